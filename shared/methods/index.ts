@@ -1,0 +1,26 @@
+/** Every IPC method, declared once. The daemon must handle each; the client calls through these. */
+export { Hello } from './hello.js';
+export { Status } from './status.js';
+export { Checkpoint } from './checkpoint.js';
+export { Log } from './log.js';
+export { Diff } from './diff.js';
+export { Restore } from './restore.js';
+export { Shutdown } from './shutdown.js';
+export { Subscribe } from './subscribe.js';
+
+import { Hello } from './hello.js';
+import { Status } from './status.js';
+import { Checkpoint } from './checkpoint.js';
+import { Log } from './log.js';
+import { Diff } from './diff.js';
+import { Restore } from './restore.js';
+import { Shutdown } from './shutdown.js';
+import { Subscribe } from './subscribe.js';
+
+/** All methods, for the dispatcher and the protocol docs. */
+export const ALL_METHODS = [Hello, Status, Checkpoint, Log, Diff, Restore, Shutdown, Subscribe] as const;
+
+/** Any declared method. */
+export type AnyMethod = (typeof ALL_METHODS)[number];
+/** The wire name of any declared method. */
+export type MethodName = AnyMethod['name'];

@@ -1,0 +1,23 @@
+import { defineMethod } from '../defineMethod.js';
+import { daemonInfo } from '../schemas.js';
+
+/** Daemon identity, watcher health and the active run (null until runs exist). */
+export const Status = defineMethod('status', 'Daemon identity, watcher state and the active run.', (z) => ({
+  params: z.strictObject({}),
+  result: z.strictObject({
+    daemon: daemonInfo(z),
+    run: z.null(),
+    watcher: z.strictObject({
+      /** "events" when the watcher vouches for completeness, "scan" when the next checkpoint rescans. */
+      mode: z.enum(['events', 'scan']),
+      /** Paths reported changed since the last checkpoint. */
+      pending: z.number().int(),
+      /** Why the watcher cannot vouch, when mode is "scan". */
+      reason: z.string().nullable(),
+    }),
+    /** The latest checkpoint on any shadow ref, or null. */
+    lastCheckpoint: z.strictObject({ commit: z.string(), ref: z.string(), time: z.number() }).nullable(),
+    /** Files tracked in the last snapshot. */
+    files: z.number().int(),
+  }),
+}));
