@@ -1,8 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** Builds dist/ once before any test: integration tests spawn the built daemon and CLI. */
+/**
+ * Builds dist/ once before any test: integration tests spawn the built daemon and CLI (Node 20
+ * cannot run .ts). SHADOW_SKIP_BUILD=1 skips it when dist/ is known to be fresh.
+ */
 export default function setup(): void {
+  if (process.env.SHADOW_SKIP_BUILD === '1') return;
   const root = fileURLToPath(new URL('..', import.meta.url));
   execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', 'tsconfig.build.json'], {
     cwd: root,

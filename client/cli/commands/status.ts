@@ -1,0 +1,61 @@
+/** `shadowctl status`: daemon identity, watcher health and the latest checkpoint (S7). */
+import { Status } from '../../../shared/methods/status.js';
+import type { ResultOf } from '../../../shared/defineMethod.js';
+import type { Command, CommandResult } from '../command.js';
+import type { Style } from '../output.js';
+import { shortOid } from '../output.js';
+
+/** The status command. */
+export const command: Command = {
+  spec: {
+    name: 'status',
+    usage: 'status',
+    summary: 'Show the daemon, the watcher and the latest checkpoint.',
+    description: 'Starts the daemon if none runs. --json prints the daemon\'s Status result as is:\n`daemon`, `run`, `watcher`, `lastCheckpoint`, `files`.',
+    options: [],
+    minPositionals: 0,
+    maxPositionals: 0,
+    examples: ['shadowctl status', 'shadowctl status --json -C ~/project'],
+  },
+  async run(_args, ctx): Promise<CommandResult> {
+    const client = await ctx.connect();
+    try {
+      const status = await client.request(Status, {});
+      return { json: status, lines: statusLines(status, ctx.style, Date.now()) };
+    } finally {
+      client.close();
+    }
+  },
+};
+
+/** Four short lines describing a Status result. */
+export function statusLines(s: ResultOf<typeof Status>, style: Style, now: number): string[] {
+  const d = s.daemon;
+  const watcher =
+    s.watcher.mode === 'events'
+      ? `watching, ${s.watcher.pending} change${s.watcher.pending === 1 ? '' : 's'} pending`
+      : `${style.yellow('rescan on next checkpoint')}${s.watcher.reason ? ` (${s.watcher.reason})` : ''}`;
+  const last = s.lastCheckpoint
+    ? `${style.bold(shortOid(s.lastCheckpoint.commit))} on ${s.lastCheckpoint.ref}, ${ago(now - s.lastCheckpoint.time * 1000)} (${s.files} files)`
+    : 'none yet';
+  return [
+    `Workspace   ${d.workspace}`,
+    `Daemon      pid ${d.pid}, v${d.version}, up ${duration(d.uptimeMs)}`,
+    `Watcher     ${watcher}`,
+    `Checkpoint  ${last}`,
+  ];
+}
+
+/** A coarse duration: "5s", "3m", "2h", "4d". */
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
+}
+
+/** A coarse age: "3m ago". */
+function ago(ms: number): string {
+  return `${duration(ms)} ago`;
+}

@@ -1,0 +1,21 @@
+/** What every request handler may use: the workspace's store and the daemon's identity. */
+import type { ShadowConfig } from '../../shared/config.js';
+import type { Logger } from 'pino';
+import type { IgnoreRules } from '../store/ignoreRules.js';
+import type { SnapshotEngine } from '../store/snapshotEngine.js';
+import type { WorkspaceLayout } from '../workspaceLayout.js';
+
+/** Shared state of a running daemon, handed to handlers. */
+export interface DaemonContext {
+  layout: WorkspaceLayout;
+  config: ShadowConfig;
+  engine: SnapshotEngine;
+  ignore: IgnoreRules;
+  logger: Logger;
+  socketPath: string;
+  startedAt: number;
+  /** Starts a graceful shutdown after the current response is sent. */
+  requestShutdown(reason: string): void;
+  /** True once shutdown began: new work is refused. */
+  isShuttingDown(): boolean;
+}

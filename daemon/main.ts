@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+/**
+ * shadowd: one daemon per workspace (S2). `shadowd [-C DIR] [--pretty]` runs in the foreground;
+ * shadowctl starts it in the background. Order matters: lock the workspace before touching the
+ * socket (node-ipc unlinks an existing one), and start watching before the first scan.
+ */
+import { writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { isShadowError, ShadowError } from '../shared/errors.js';
+import { runtimeDir, socketPath as socketPathFor, STATE_FILES } from '../shared/paths.js';
+import { SHADOW_VERSION } from '../shared/version.js';
+import type { DaemonContext } from './handlers/daemonContext.js';
+import { registerHandlers } from './handlers/registerHandlers.js';
+import { loadConfig } from './loadConfig.js';
+import { createDaemonLogger } from './logger.js';
+import { assertSocketPathLength, ensureRuntimeDir } from './runtimeDir.js';
+import { Dispatcher } from './server/dispatcher.js';
+import { IpcServer } from './server/ipcServer.js';
+import { loadWorkspaceIgnoreRules } from './store/ignoreRules.js';
+import { SnapshotEngine } from './store/snapshotEngine.js';
+import { ensureStateDirs, resolveWorkspaceLayout } from './workspaceLayout.js';
+import { acquireWorkspaceLock } from './workspaceLock.js';
+import { join } from 'node:path';
+
+const USAGE = 'usage: shadowd [-C DIR] [--pretty]\n  Runs the Shadow daemon for DIR (default: the current directory) in the foreground.\n';
+
+/** Writes to stderr synchronously: safe right before exiting. */
+function fatal(message: string): void {
+  writeSync(2, `shadowd: ${message}\n`);
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({ options: { C: { type: 'string', short: 'C' }, pretty: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } }, strict: true });
+  } catch (err) {
+    fatal(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (args.values.help) return (writeSync(1, USAGE), 0);
+  if (args.values.version) return (writeSync(1, `${SHADOW_VERSION}\n`), 0);
+
+  const layout = resolveWorkspaceLayout(args.values.C ?? process.cwd());
+  const config = loadConfig(layout.workspace);
+  ensureStateDirs(layout);
+  const lock = acquireWorkspaceLock(layout.stateDir, layout.workspace);
+  const { logger, close: closeLog } = createDaemonLogger({
+    logDir: join(layout.stateDir, STATE_FILES.logs),
+    pretty: args.values.pretty ?? false,
+    level: config.logLevel,
+    maxSize: config.maxLogSize,
+    maxFiles: config.maxLogFiles,
+  });
+  const rtDir = runtimeDir(process.env, process.getuid?.() ?? 0, tmpdir());
+  ensureRuntimeDir(rtDir);
+  const socketPath = socketPathFor(rtDir, layout.workspace);
+  assertSocketPathLength(socketPath);
+
+  const ignore = loadWorkspaceIgnoreRules({ root: layout.workspace, gitDir: layout.userGitDir, stateDirRel: layout.stateDirRel, configIgnore: config.ignore });
+  let server: IpcServer | null = null;
+  const engine = new SnapshotEngine({
+    layout,
+    config,
+    ignore,
+    logger,
+    onCheckpoint: (c) => server?.broadcast({ event: 'checkpoint', data: { commit: c.commit, tree: c.tree, ref: c.ref, run: c.run, files: c.files } }),
+  });
+
+  let shuttingDown: Promise<number> | null = null;
+  const ctx: DaemonContext = {
+    layout,
+    config,
+    engine,
+    ignore,
+    logger,
+    socketPath,
+    startedAt: Date.now(),
+    requestShutdown: (reason) => void shutdown(reason),
+    isShuttingDown: () => shuttingDown !== null,
+  };
+  const dispatcher = new Dispatcher({
+    zod: z,
+    logger,
+    hello: () => ({ version: SHADOW_VERSION, pid: process.pid, workspace: layout.workspace, capabilities: ['events', 'checkpoint', 'diff', 'restore'] }),
+  });
+  registerHandlers(dispatcher, ctx);
+
+  const shutdown = (reason: string): Promise<number> => {
+    shuttingDown ??= (async () => {
+      logger.info({ reason }, 'shutting down');
+      const force = setTimeout(() => {
+        fatal(`graceful shutdown took longer than ${config.gracefulShutdownTimeout} ms; exiting`);
+        lock.release();
+        process.exit(1);
+      }, config.gracefulShutdownTimeout);
+      force.unref();
+      server?.broadcast({ event: 'shutdown', data: { reason } });
+      // Let the answer to a `shutdown` request reach its client before the server closes.
+      await new Promise((r) => setImmediate(r));
+      await server?.stop();
+      await engine.close();
+      logger.info({}, 'stopped');
+      await closeLog();
+      lock.release();
+      clearTimeout(force);
+      return 0;
+    })();
+    return shuttingDown;
+  };
+
+  process.on('SIGTERM', () => void shutdown('SIGTERM').then((code) => process.exit(code)));
+  process.on('SIGINT', () => void shutdown('SIGINT').then((code) => process.exit(code)));
+  process.on('uncaughtException', (err) => {
+    fatal(`internal error: ${err.stack ?? String(err)}`);
+    logger.fatal({ err: String(err), stack: err.stack }, 'uncaught exception');
+    lock.release();
+    process.exit(1);
+  });
+
+  try {
+    await engine.start();
+    server = new IpcServer({ socketPath, dispatcher, logger });
+    await server.start();
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  logger.info({ pid: process.pid, workspace: layout.workspace, socket: socketPath, kind: layout.kind, version: SHADOW_VERSION }, 'shadowd ready');
+  const code = await new Promise<number>((resolve) => {
+    const poll = setInterval(() => {
+      if (shuttingDown) {
+        clearInterval(poll);
+        void shuttingDown.then(resolve);
+      }
+    }, 50);
+  });
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (isShadowError(err)) fatal(`${err.message} [${err.code}]`);
+    else fatal(`internal error: ${(err as Error)?.stack ?? String(err)}`);
+    process.exit(err instanceof ShadowError && err.code === 'DAEMON_RUNNING' ? 3 : 1);
+  },
+);

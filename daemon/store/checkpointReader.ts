@@ -1,0 +1,140 @@
+/**
+ * Reading checkpoints back: commits, trees, blobs (loose or packed, through isomorphic-git,
+ * which is good at exactly this), resolving what a user types (`auto`, `auto~2`, an oid prefix)
+ * and listing history across every shadow ref.
+ */
+import * as fs from 'node:fs';
+import git from 'isomorphic-git';
+import { ShadowError } from '../../shared/errors.js';
+import type { DecodedCommit } from './commitCodec.js';
+import { decodeCommit } from './commitCodec.js';
+import type { FlatTree, FileMode } from './flatTree.js';
+import type { RefStore } from './refStore.js';
+import { SHADOW_REF_PREFIX } from './refStore.js';
+import { decodeTree } from './treeCodec.js';
+
+/** A resolved checkpoint: its commit and the ref it was named through (if any). */
+export interface ResolvedCheckpoint {
+  commit: string;
+  ref: string | null;
+}
+
+/** One commit of `log`. */
+export interface LogItem extends DecodedCommit {
+  commit: string;
+  ref: string;
+}
+
+const FULL_OID = /^[0-9a-f]{40}$/;
+const SHORT_OID = /^[0-9a-f]{4,40}$/;
+
+/** Reads a git store's objects and Shadow's history. */
+export class CheckpointReader {
+  private readonly flatCache = new Map<string, FlatTree>();
+
+  constructor(
+    private readonly gitDir: string,
+    private readonly refs: RefStore,
+  ) {}
+
+  /** Reads an object's content, checking its type. */
+  async readObject(oid: string, type: 'commit' | 'tree' | 'blob'): Promise<Uint8Array> {
+    let result: { type: string; object: unknown };
+    try {
+      // A fresh cache per call: isomorphic-git's cache object grows without bound (LIBRARIES.md).
+      result = (await git.readObject({ fs, gitdir: this.gitDir, oid, format: 'content', cache: {} })) as { type: string; object: unknown };
+    } catch (err) {
+      const name = (err as { code?: string }).code;
+      if (name === 'NotFoundError') throw new ShadowError('CHECKPOINT_NOT_FOUND', `Object ${oid} is not in the store`, { oid, type });
+      throw new ShadowError('OBJECT_CORRUPT', `Cannot read ${type} ${oid}: ${(err as Error).message}`, { oid, type }, { cause: err });
+    }
+    if (result.type !== type) throw new ShadowError('CHECKPOINT_NOT_FOUND', `${oid} is a ${result.type}, not a ${type}`, { oid, type, found: result.type });
+    return result.object as Uint8Array;
+  }
+
+  /** A commit with its Shadow trailers. */
+  async readCommit(oid: string): Promise<DecodedCommit> {
+    return decodeCommit(await this.readObject(oid, 'commit'));
+  }
+
+  /** A blob's bytes. */
+  async readBlob(oid: string): Promise<Uint8Array> {
+    return this.readObject(oid, 'blob');
+  }
+
+  /** Every file of a tree, recursively (cached per tree oid: trees are immutable). */
+  async readFlatTree(treeOid: string): Promise<FlatTree> {
+    const cached = this.flatCache.get(treeOid);
+    if (cached) return cached;
+    const out: FlatTree = new Map();
+    const walk = async (oid: string, prefix: string): Promise<void> => {
+      for (const e of decodeTree(await this.readObject(oid, 'tree'))) {
+        const path = prefix + e.name;
+        if (e.mode === '40000') await walk(e.oid, `${path}/`);
+        else if (e.mode === '100644' || e.mode === '100755' || e.mode === '120000') out.set(path, { mode: e.mode as FileMode, oid: e.oid });
+        // gitlinks (160000) are not files Shadow restores
+      }
+    };
+    await walk(treeOid, '');
+    if (this.flatCache.size >= 8) this.flatCache.delete(this.flatCache.keys().next().value as string);
+    this.flatCache.set(treeOid, out);
+    return out;
+  }
+
+  /**
+   * Resolves what a user typed: a shadow ref (`auto`, `manual`, `refs/shadow/x`), a commit oid
+   * or unique prefix, optionally followed by `~N` (N first parents back).
+   */
+  async resolve(spec: string): Promise<ResolvedCheckpoint> {
+    const m = /^(.+?)(?:~(\d+))?$/.exec(spec);
+    const base = m?.[1] ?? spec;
+    const back = Number(m?.[2] ?? 0);
+    let commit: string | null = null;
+    let ref: string | null = null;
+    const qualified = base.startsWith('refs/') ? base : SHADOW_REF_PREFIX + base;
+    if (qualified.startsWith(SHADOW_REF_PREFIX) && !qualified.includes('..')) {
+      commit = this.refs.read(qualified);
+      if (commit) ref = qualified;
+    }
+    if (!commit && SHORT_OID.test(base)) commit = FULL_OID.test(base) ? base : await this.expand(base);
+    if (!commit) throw new ShadowError('CHECKPOINT_NOT_FOUND', `No checkpoint named ${spec}: not a shadow ref nor a commit id`, { checkpoint: spec });
+    let current: string = commit;
+    for (let i = 0; i < back; i++) {
+      const parent: string | undefined = (await this.readCommit(current)).parents[0];
+      if (!parent) throw new ShadowError('CHECKPOINT_NOT_FOUND', `${spec}: history of ${base} has only ${i + 1} checkpoint(s)`, { checkpoint: spec });
+      current = parent;
+    }
+    await this.readCommit(current);
+    return { commit: current, ref };
+  }
+
+  /** Commits reachable from shadow refs (one ref, or all), newest first. */
+  async log(n: number, onlyRef?: string): Promise<LogItem[]> {
+    const refs = onlyRef ? new Map([[onlyRef, this.refs.read(onlyRef)]]) : this.refs.list();
+    const seen = new Set<string>();
+    const items: LogItem[] = [];
+    for (const [ref, head] of refs) {
+      let oid = head;
+      // Each ref's chain is newest first; reading n from each is enough for the merged top n.
+      for (let i = 0; oid && i < n && !seen.has(oid); i++) {
+        seen.add(oid);
+        const c = await this.readCommit(oid);
+        items.push({ ...c, commit: oid, ref });
+        oid = c.parents[0] ?? null;
+      }
+    }
+    items.sort((a, b) => b.time - a.time);
+    return items.slice(0, n);
+  }
+
+  private async expand(prefix: string): Promise<string | null> {
+    try {
+      return await git.expandOid({ fs, gitdir: this.gitDir, oid: prefix, cache: {} });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'AmbiguousError') {
+        throw new ShadowError('CHECKPOINT_NOT_FOUND', `Commit id prefix ${prefix} is ambiguous: give more characters`, { checkpoint: prefix });
+      }
+      return null;
+    }
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * Git-exact ignore decisions (S1.1, S1.8): the snapshot holds exactly what `git add -A` would add.
+ *
+ * Git's order for one path: the `.gitignore` of its own directory, then each parent's up to the
+ * root's, then `$GIT_DIR/info/exclude`, then `core.excludesFile`. Within a list the last matching
+ * pattern wins; the first list with any match (ignore or negation) decides. Shadow's own patterns
+ * (.shadowignore, config `ignore`) can only add ignores, so they run after git's verdict.
+ *
+ * Pattern syntax comes from the `ignore` package, but only its compiled per-rule regexes: its
+ * `ignores()`/`test()` also test every parent directory against the same list (wrong across
+ * levels: root `d/` would hide `x/d/f` even when `x/.gitignore` says `!d/`) and cache every path
+ * ever asked without bound. Matching one path against one list here is a loop over those regexes,
+ * with no per-path state, so memory is bounded by the number of directories.
+ */
+import { constants, closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ignore from 'ignore';
+import { ShadowError } from '../../shared/errors.js';
+import { commonGitDir, findExcludesFile, readIgnoreCase, readTextOrNull } from './gitConfigReader.js';
+
+/** Returns the text of the ignore file (`.gitignore`) in workspace-relative dir `dirRel` ('' = root), or null. Synchronous on purpose. */
+export type IgnoreFileReader = (dirRel: string) => string | null;
+
+/** Everything an IgnoreRules needs. */
+export interface IgnoreRulesOptions {
+  /** Reads the `.gitignore` of a workspace-relative directory, or null. */
+  readIgnoreFile: IgnoreFileReader;
+  /** Text of $GIT_DIR/info/exclude. */
+  infoExclude: string | null;
+  /** Text of the core.excludesFile file. */
+  globalExcludes: string | null;
+  /** Shadow-only patterns (.shadowignore lines + config `ignore`), root-relative; they can only ADD ignores. */
+  shadowPatterns: string[];
+  /** Basenames ignored at any depth, e.g. ['.git']. */
+  alwaysIgnoredNames: string[];
+  /** Root-relative paths ignored with everything below, e.g. ['.shadow'] (the state folder). */
+  alwaysIgnoredPaths: string[];
+  /** git's core.ignoreCase (default false, git's default on Linux). */
+  ignoreCase?: boolean;
+}
+
+/** One compiled pattern. */
+interface Rule {
+  re: RegExp;
+  negative: boolean;
+  /** No slash inside the pattern: git matches it against the basename only. */
+  basenameOnly: boolean;
+}
+
+/** The compiled patterns of one ignore file; match() answers 1 ignored, -1 re-included, 0 no match. */
+class PatternList {
+  constructor(private readonly rules: Rule[]) {}
+
+  /** `path` is relative to the list's directory, `base` its last segment; both end in '/' for a directory. */
+  match(path: string, base: string): number {
+    for (let i = this.rules.length - 1; i >= 0; i--) {
+      const r = this.rules[i] as Rule;
+      if (r.re.test(r.basenameOnly ? base : path)) return r.negative ? -1 : 1;
+    }
+    return 0;
+  }
+}
+
+/** The rule shape of `ignore` 7 we rely on (internal, checked by compile()). */
+interface IgnoreInternals {
+  _rules?: { _rules?: Array<{ body?: unknown; negative?: unknown; regex?: unknown }> };
+}
+
+/** Compiles ignore-file text (or lines) into a PatternList, null when it holds no pattern. */
+function compile(source: string | string[], ignoreCase: boolean): PatternList | null {
+  const ig = ignore({ ignorecase: ignoreCase }).add(source) as unknown as IgnoreInternals;
+  const raw = ig._rules?._rules;
+  if (!Array.isArray(raw)) {
+    throw new ShadowError('INTERNAL', 'The ignore package no longer exposes its compiled rules', { package: 'ignore' });
+  }
+  const rules: Rule[] = [];
+  for (const r of raw) {
+    let re: unknown;
+    try {
+      re = r.regex; // compiled lazily by the getter: a pattern it cannot translate matches nothing
+    } catch {
+      continue;
+    }
+    if (!(re instanceof RegExp) || typeof r.negative !== 'boolean' || typeof r.body !== 'string') {
+      throw new ShadowError('INTERNAL', 'The ignore package changed its rule shape', { package: 'ignore' });
+    }
+    const body = r.body.endsWith('/') ? r.body.slice(0, -1) : r.body;
+    rules.push({ re, negative: r.negative, basenameOnly: !body.includes('/') });
+  }
+  return rules.length ? new PatternList(rules) : null;
+}
+
+/** A level of the per-directory stack: the list of the `.gitignore` in `prefix`'s directory. */
+interface Level {
+  /** Length of `dirRel + '/'` ('' → 0), cut from a root-relative path to make it list-relative. */
+  cut: number;
+  list: PatternList;
+}
+
+/** Caps on the per-directory caches: past them they are dropped and rebuilt lazily. */
+const MAX_DIRS = 200_000;
+const MAX_CHAINS = 50_000;
+
+/** Git-exact ignore matcher with one cached compiled list per directory (S1.1). */
+export class IgnoreRules {
+  private readonly opts: IgnoreRulesOptions;
+  private readonly ignoreCase: boolean;
+  private readonly names: Set<string>;
+  private readonly paths: string[];
+  private readonly fileLists: PatternList[];
+  private readonly shadow: PatternList | null;
+  /** dirRel → compiled `.gitignore`, or null for "none here" (cached too). */
+  private readonly dirs = new Map<string, PatternList | null>();
+  /** dirRel → the levels that apply to its entries, deepest first. */
+  private readonly chains = new Map<string, Level[]>();
+
+  constructor(opts: IgnoreRulesOptions) {
+    this.opts = opts;
+    this.ignoreCase = opts.ignoreCase ?? false;
+    this.names = new Set(opts.alwaysIgnoredNames);
+    this.paths = opts.alwaysIgnoredPaths.map((p) => p.replace(/^\.\/+/, '').replace(/\/+$/, '')).filter((p) => p !== '');
+    // info/exclude is consulted before core.excludesFile (git walks its EXC_FILE group backwards).
+    this.fileLists = [opts.infoExclude, opts.globalExcludes]
+      .map((t) => (t === null ? null : compile(t, this.ignoreCase)))
+      .filter((l): l is PatternList => l !== null);
+    this.shadow = compile(opts.shadowPatterns, this.ignoreCase);
+  }
+
+  /** The same rules with other `.gitignore` files (e.g. those recorded in a checkpoint's tree). */
+  withIgnoreFiles(readIgnoreFile: IgnoreFileReader): IgnoreRules {
+    return new IgnoreRules({ ...this.opts, readIgnoreFile });
+  }
+
+  /** relPath: posix, root-relative, no leading './'. Assumes no parent directory is ignored (walker use). */
+  isIgnored(relPath: string, isDir: boolean): boolean {
+    if (relPath === '') return false;
+    const slash = relPath.lastIndexOf('/');
+    const name = slash < 0 ? relPath : relPath.slice(slash + 1);
+    if (this.names.has(name)) return true;
+    for (const p of this.paths) {
+      if (relPath === p || (relPath.startsWith(p) && relPath.charCodeAt(p.length) === 47)) return true;
+    }
+    const path = isDir ? relPath + '/' : relPath;
+    const base = isDir ? name + '/' : name;
+    const verdict = this.gitVerdict(slash < 0 ? '' : relPath.slice(0, slash), path, base);
+    if (verdict !== 0) return verdict > 0;
+    return this.shadow !== null && this.shadow.match(path, base) > 0;
+  }
+
+  /** Same, but also true when any parent directory is ignored (for checking arbitrary paths, e.g. before deleting). */
+  isIgnoredDeep(relPath: string, isDir: boolean): boolean {
+    for (let i = relPath.indexOf('/'); i >= 0; i = relPath.indexOf('/', i + 1)) {
+      if (this.isIgnored(relPath.slice(0, i), true)) return true;
+    }
+    return this.isIgnored(relPath, isDir);
+  }
+
+  /** Drops the cached matcher of dirRel (its .gitignore changed or vanished). */
+  invalidate(dirRel: string): void {
+    this.dirs.delete(dirRel);
+    // Chains of every descendant embed this directory's list: rebuild them all (cheap, lazily).
+    this.chains.clear();
+  }
+
+  /** git's answer: 1 ignored, -1 re-included by a negation, 0 no pattern matched. */
+  private gitVerdict(dirRel: string, path: string, base: string): number {
+    for (const level of this.chain(dirRel)) {
+      const v = level.list.match(level.cut ? path.slice(level.cut) : path, base);
+      if (v !== 0) return v;
+    }
+    for (const list of this.fileLists) {
+      const v = list.match(path, base);
+      if (v !== 0) return v;
+    }
+    return 0;
+  }
+
+  private chain(dirRel: string): Level[] {
+    const cached = this.chains.get(dirRel);
+    if (cached) return cached;
+    if (this.chains.size >= MAX_CHAINS) this.chains.clear();
+    const own = this.list(dirRel);
+    let parent: Level[] = [];
+    if (dirRel !== '') {
+      const slash = dirRel.lastIndexOf('/');
+      parent = this.chain(slash < 0 ? '' : dirRel.slice(0, slash));
+    }
+    const levels = own ? [{ cut: dirRel === '' ? 0 : dirRel.length + 1, list: own }, ...parent] : parent;
+    this.chains.set(dirRel, levels);
+    return levels;
+  }
+
+  private list(dirRel: string): PatternList | null {
+    const cached = this.dirs.get(dirRel);
+    if (cached !== undefined) return cached;
+    if (this.dirs.size >= MAX_DIRS) this.dirs.clear();
+    const text = this.opts.readIgnoreFile(dirRel);
+    const list = text === null ? null : compile(text, this.ignoreCase);
+    this.dirs.set(dirRel, list);
+    return list;
+  }
+}
+
+/** An IgnoreFileReader over in-memory texts keyed by dirRel (used for the rules recorded in a checkpoint's tree). */
+export function readerFromMap(texts: Map<string, string>): IgnoreFileReader {
+  return (dirRel) => texts.get(dirRel) ?? null;
+}
+
+/** Builds the rules of a live workspace: reads `<root>/<dir>/.gitignore` lazily, `<gitDir>/info/exclude` (gitDir null for a plain directory: then no info/exclude), core.excludesFile, and `<root>/.shadowignore`. */
+export function loadWorkspaceIgnoreRules(opts: {
+  root: string;
+  gitDir: string | null;
+  stateDirRel: string | null;
+  configIgnore: string[];
+  env?: NodeJS.ProcessEnv;
+}): IgnoreRules {
+  const env = opts.env ?? process.env;
+  const excludesFile = findExcludesFile({ gitDir: opts.gitDir, env, cwd: opts.root });
+  const shadowIgnore = readInTree(join(opts.root, '.shadowignore'));
+  return new IgnoreRules({
+    readIgnoreFile: (dirRel) => readInTree(join(opts.root, dirRel, '.gitignore')),
+    infoExclude: opts.gitDir ? readTextOrNull(join(commonGitDir(opts.gitDir), 'info', 'exclude')) : null,
+    globalExcludes: excludesFile === null ? null : readTextOrNull(excludesFile),
+    shadowPatterns: [...(shadowIgnore === null ? [] : shadowIgnore.split(/\r?\n/)), ...opts.configIgnore],
+    alwaysIgnoredNames: ['.git'],
+    alwaysIgnoredPaths: opts.stateDirRel ? [opts.stateDirRel] : [],
+    ignoreCase: readIgnoreCase(opts.gitDir, env),
+  });
+}
+
+/**
+ * Reads an in-tree ignore file as git does since 2.32: never through a symlink (O_NOFOLLOW), and
+ * only a regular file. Missing or unreadable means "no file" (git warns and goes on).
+ */
+function readInTree(file: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return null;
+    return readFileSync(fd, 'utf8');
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Shadow's refs under refs/shadow/, written with git's lock protocol (S1.6): create
+ * `<ref>.lock` exclusively, check the old value, write, rename over the ref. isomorphic-git's
+ * writeRef locks within one process only, so it is not used here. Reads honour packed-refs,
+ * because the user's `git pack-refs --all` or `git gc` moves our refs there.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ShadowError } from '../../shared/errors.js';
+
+/** The namespace every Shadow ref lives in (S1.2). */
+export const SHADOW_REF_PREFIX = 'refs/shadow/';
+
+const OID = /^[0-9a-f]{40}$/;
+
+/** Reads and updates refs in a git dir (the common dir: where refs and packed-refs live). */
+export class RefStore {
+  private readonly gitDir: string;
+
+  constructor(gitDir: string) {
+    this.gitDir = gitDir;
+  }
+
+  /** Full ref name for a short name: 'auto' → 'refs/shadow/auto'. */
+  static qualify(name: string): string {
+    return name.startsWith('refs/') ? name : SHADOW_REF_PREFIX + name;
+  }
+
+  /** The ref's oid, or null if it does not exist (loose first, then packed-refs, like git). */
+  read(ref: string): string | null {
+    try {
+      const value = readFileSync(join(this.gitDir, ref), 'utf8').trim();
+      if (OID.test(value)) return value;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
+    }
+    return this.packed().get(ref) ?? null;
+  }
+
+  /** Every ref under `prefix` with its oid, loose refs overriding packed ones. */
+  list(prefix = SHADOW_REF_PREFIX): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [ref, oid] of this.packed()) if (ref.startsWith(prefix)) out.set(ref, oid);
+    const walk = (rel: string): void => {
+      let names: string[];
+      try {
+        names = readdirSync(join(this.gitDir, rel));
+      } catch {
+        return;
+      }
+      for (const name of names) {
+        if (name.endsWith('.lock')) continue;
+        const child = `${rel}/${name}`;
+        const value = this.readLoose(child);
+        if (value === 'dir') walk(child);
+        else if (value) out.set(child, value);
+      }
+    };
+    walk(prefix.replace(/\/$/, ''));
+    return out;
+  }
+
+  /**
+   * Sets `ref` to `newOid` if it currently equals `expectedOld` (null: must not exist).
+   * Waits briefly for a lock held by someone else (git itself holds locks for milliseconds).
+   */
+  update(ref: string, newOid: string, expectedOld: string | null, timeoutMs = 2000): void {
+    if (!ref.startsWith(SHADOW_REF_PREFIX)) throw new ShadowError('INTERNAL', `Refusing to write ${ref} outside ${SHADOW_REF_PREFIX}`, { ref });
+    const path = join(this.gitDir, ref);
+    const lock = `${path}.lock`;
+    mkdirSync(dirname(path), { recursive: true });
+    const fd = this.takeLock(lock, ref, timeoutMs);
+    let renamed = false;
+    try {
+      const current = this.read(ref);
+      if (current !== expectedOld) {
+        throw new ShadowError('REF_LOCKED', `${ref} moved under us: expected ${expectedOld ?? 'no ref'}, found ${current ?? 'no ref'}`, { ref, expected: expectedOld, found: current });
+      }
+      writeSync(fd, `${newOid}\n`);
+      fsyncSync(fd);
+      closeSync(fd);
+      renameSync(lock, path);
+      renamed = true;
+    } finally {
+      if (!renamed) {
+        try {
+          closeSync(fd);
+        } catch {
+          // already closed after the write
+        }
+        try {
+          unlinkSync(lock);
+        } catch {
+          // the lock is ours; nothing else to do
+        }
+      }
+    }
+  }
+
+  /** Deletes a loose ref (used by tests and, later, retention). Packed entries are left to git. */
+  deleteLoose(ref: string): void {
+    const path = join(this.gitDir, ref);
+    if (existsSync(path)) unlinkSync(path);
+  }
+
+  private takeLock(lock: string, ref: string, timeoutMs: number): number {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return openSync(lock, 'wx', 0o644);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || Date.now() > deadline) {
+          throw new ShadowError('REF_LOCKED', `Cannot lock ${ref}: ${lock} exists (another git process is updating it)`, { ref, lock }, { cause: err });
+        }
+        // A synchronous spin is acceptable: git holds ref locks for microseconds to milliseconds.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      }
+    }
+  }
+
+  private readLoose(rel: string): string | 'dir' | null {
+    try {
+      const value = readFileSync(join(this.gitDir, rel), 'utf8').trim();
+      return OID.test(value) ? value : null;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EISDIR' ? 'dir' : null;
+    }
+  }
+
+  private packed(): Map<string, string> {
+    const out = new Map<string, string>();
+    let text: string;
+    try {
+      text = readFileSync(join(this.gitDir, 'packed-refs'), 'utf8');
+    } catch {
+      return out;
+    }
+    for (const line of text.split('\n')) {
+      if (!line || line.startsWith('#') || line.startsWith('^')) continue;
+      const [oid, ref] = line.split(' ');
+      if (oid && ref && OID.test(oid)) out.set(ref, oid);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * The snapshot store of one workspace: keeps the index in step with the disk (watcher + scanner),
+ * writes checkpoint commits and refs, and diffs and restores. Every operation runs through one
+ * queue: isomorphic-git does not support concurrent operations on a repository (#1278), and a
+ * restore must never interleave with a snapshot.
+ */
+import { join } from 'node:path';
+import type { ShadowConfig } from '../../shared/config.js';
+import { STATE_FILES } from '../../shared/paths.js';
+import type { WorkspaceLayout } from '../workspaceLayout.js';
+import type { WatcherLogger } from '../watcher/workspaceWatcher.js';
+import { WorkspaceWatcher } from '../watcher/workspaceWatcher.js';
+import { CheckpointReader } from './checkpointReader.js';
+import type { CheckpointMeta } from './commitCodec.js';
+import { encodeCommit } from './commitCodec.js';
+import { LooseObjectWriter } from './gitObjects.js';
+import type { IgnoreRules } from './ignoreRules.js';
+import { RefStore } from './refStore.js';
+import { SnapshotIndex } from './snapshotIndex.js';
+import { loadStatCache, saveStatCache } from './statCache.js';
+import { encodeTree } from './treeCodec.js';
+import { WorkspaceScanner } from './workspaceScanner.js';
+
+/** Result of writing a checkpoint. */
+export interface CheckpointWritten {
+  commit: string;
+  tree: string;
+  ref: string;
+  run: string | null;
+  files: number;
+  hashed: number;
+  rescanned: boolean;
+  uncaptured: { path: string; reason: string }[];
+  /** False when an auto snapshot found nothing new and wrote no commit. */
+  created: boolean;
+}
+
+/** Options of a SnapshotEngine. */
+export interface SnapshotEngineOptions {
+  layout: WorkspaceLayout;
+  config: ShadowConfig;
+  ignore: IgnoreRules;
+  logger: WatcherLogger & { debug(obj: object, msg: string): void };
+  /** Called after every commit written (to push events). */
+  onCheckpoint?: (c: CheckpointWritten) => void;
+}
+
+/** Refs written by the store. */
+export const REFS = {
+  auto: 'refs/shadow/auto',
+  manual: 'refs/shadow/manual',
+  undo: 'refs/shadow/undo',
+} as const;
+
+/** The snapshot store of a workspace. */
+export class SnapshotEngine {
+  readonly index = new SnapshotIndex();
+  readonly refs: RefStore;
+  readonly reader: CheckpointReader;
+  readonly writer: LooseObjectWriter;
+  readonly scanner: WorkspaceScanner;
+  readonly watcher: WorkspaceWatcher;
+  private queue: Promise<unknown> = Promise.resolve();
+  private quietTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly statCacheFile: string;
+  /** Where the workspace and its stores are. */
+  readonly layout: WorkspaceLayout;
+
+  constructor(private readonly opts: SnapshotEngineOptions) {
+    const { layout, config, ignore, logger } = opts;
+    this.layout = layout;
+    this.refs = new RefStore(layout.refsDir);
+    this.reader = new CheckpointReader(layout.commonDir, this.refs);
+    this.writer = new LooseObjectWriter(layout.objectsDir);
+    this.scanner = new WorkspaceScanner(layout.workspace, this.index, this.writer, ignore, config.maxFileSize);
+    this.statCacheFile = join(layout.stateDir, STATE_FILES.statCache);
+    this.watcher = new WorkspaceWatcher({
+      root: layout.workspace,
+      cookieDir: join(layout.stateDir, STATE_FILES.cookies),
+      ignore,
+      logger,
+      onActivity: () => this.armAutoSnapshot(),
+    });
+  }
+
+  /** Loads the stat cache, starts the watcher and scans the tree (the scan runs in the queue). */
+  async start(): Promise<void> {
+    const loaded = loadStatCache(this.statCacheFile, this.opts.layout.workspace, this.index);
+    this.opts.logger.info({ loaded }, 'stat cache loaded');
+    const watching = this.watcher.start();
+    // The scan may run while chokidar still crawls: directories not yet watched are rescanned later.
+    void this.exclusive(async () => this.refresh());
+    await watching;
+    this.armAutoSnapshot();
+  }
+
+  /** Runs `fn` after every operation queued before it. */
+  exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Brings the index in line with the disk, provably including every write that finished
+   * before the call (sync cookie), rescanning whatever the watcher cannot vouch for.
+   * Must run inside `exclusive`.
+   */
+  async refresh(): Promise<{ rescanned: boolean; hashed: number }> {
+    await this.watcher.sync();
+    const dirty = this.watcher.drain();
+    this.scanner.resetStats();
+    if (dirty.fullRescan) {
+      this.opts.logger.debug({ reason: dirty.fullRescan }, 'full rescan');
+      this.scanner.rescanAll();
+    } else {
+      this.scanner.scanPaths(dirty.paths);
+      const unwatched = new Set(dirty.dirs);
+      for (const dir of this.index.directories()) if (!this.watcher.isWatched(dir)) unwatched.add(dir);
+      this.scanner.scanDirsShallow(unwatched);
+    }
+    return { rescanned: dirty.fullRescan !== null, hashed: this.scanner.stats.hashed };
+  }
+
+  /** The root tree of the index, writing trees that do not exist yet. */
+  writeTree(): string {
+    return this.index.rootTree((entries) => this.writer.write('tree', encodeTree(entries)));
+  }
+
+  /**
+   * Refreshes and commits the working tree onto `ref`. With `skipIfUnchanged`, no commit is
+   * written when the tree equals the ref's current tree (auto snapshots). Must run inside `exclusive`.
+   */
+  async commitWorkingTree(ref: string, subject: string, meta: CheckpointMeta, skipIfUnchanged = false): Promise<CheckpointWritten> {
+    const { rescanned, hashed } = await this.refresh();
+    const tree = this.writeTree();
+    const parent = this.refs.read(ref);
+    const base = { tree, ref, run: meta.run ?? null, files: this.index.size, hashed, rescanned, uncaptured: this.uncapturedList() };
+    if (skipIfUnchanged && parent && (await this.reader.readCommit(parent)).tree === tree) {
+      return { ...base, commit: parent, created: false };
+    }
+    const commit = this.writer.write('commit', encodeCommit({ tree, parents: parent ? [parent] : [], subject, meta }));
+    this.refs.update(ref, commit, parent);
+    const written = { ...base, commit, created: true };
+    this.lastCommit = Promise.resolve({ commit, ref, time: Math.floor(Date.now() / 1000) });
+    this.saveStatCacheSoon();
+    this.opts.onCheckpoint?.(written);
+    return written;
+  }
+
+  /** Files present but not captured, for reports. */
+  uncapturedList(): { path: string; reason: string }[] {
+    return [...this.scanner.uncaptured].map(([path, reason]) => ({ path, reason })).sort((a, b) => (a.path < b.path ? -1 : 1));
+  }
+
+  /** The newest checkpoint, as last written or read, without waiting for the queue. */
+  async latestCached(): Promise<{ commit: string; ref: string; time: number } | null> {
+    this.lastCommit ??= this.latest();
+    return this.lastCommit;
+  }
+
+  /** The newest checkpoint on any shadow ref, or null. */
+  async latest(): Promise<{ commit: string; ref: string; time: number } | null> {
+    const [top] = await this.reader.log(1);
+    return top ? { commit: top.commit, ref: top.ref, time: top.time } : null;
+  }
+
+  /** Stops the watcher and persists the stat cache. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    await this.exclusive(() => undefined);
+    await this.watcher.close();
+  }
+
+  private saveTimer: NodeJS.Timeout | null = null;
+  private lastCommit: Promise<{ commit: string; ref: string; time: number } | null> | null = null;
+
+  private saveStatCacheSoon(): void {
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null;
+      void this.exclusive(() => {
+        try {
+          saveStatCache(this.statCacheFile, this.opts.layout.workspace, this.index);
+        } catch (err) {
+          this.opts.logger.warn({ err: String(err) }, 'could not save the stat cache');
+        }
+      });
+    }, 1000);
+    this.saveTimer.unref();
+  }
+
+  /** (Re)starts the quiet-period timer of auto snapshots (S2.2). */
+  private armAutoSnapshot(): void {
+    const { enabled, quietPeriod } = this.opts.config.autoSnapshot;
+    if (!enabled || this.closed) return;
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = null;
+      void this.exclusive(async () => {
+        if (this.closed) return;
+        try {
+          const c = await this.commitWorkingTree(REFS.auto, 'auto snapshot', { kind: 'auto' }, true);
+          if (c.created) this.opts.logger.info({ commit: c.commit, files: c.files, hashed: c.hashed }, 'auto snapshot');
+        } catch (err) {
+          this.opts.logger.error({ err: String(err) }, 'auto snapshot failed');
+        }
+      });
+    }, quietPeriod);
+    this.quietTimer.unref();
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Brings the SnapshotIndex in line with the disk: for a whole tree (rescan), a directory, or
+ * single paths the watcher reported. Stats first; hashes (node:crypto) only what changed; writes
+ * each new blob as it is hashed. Never follows symlinks.
+ */
+import type { Dirent, Stats } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FileMode } from './flatTree.js';
+import type { LooseObjectWriter } from './gitObjects.js';
+import type { IgnoreRules } from './ignoreRules.js';
+import type { FileRecord, SnapshotIndex } from './snapshotIndex.js';
+import { joinPath, splitPath } from './snapshotIndex.js';
+
+/**
+ * A file modified within this window of being hashed may change again without its stat
+ * changing (timestamps are coarse): such "racy" entries are re-hashed at the next look.
+ */
+const RACY_WINDOW_MS = 3000;
+
+/** Counters of one scan, for status, logs and tests. */
+export interface ScanStats {
+  /** Files whose content was read and hashed. */
+  hashed: number;
+  /** Entries stat'ed. */
+  statted: number;
+}
+
+/** Scans a workspace into an index. */
+export class WorkspaceScanner {
+  /** Files present but not capturable (too large, unreadable): path → reason (S1.8). */
+  readonly uncaptured = new Map<string, string>();
+  /** Counters since the last `resetStats`. */
+  stats: ScanStats = { hashed: 0, statted: 0 };
+  /** Set when a `.gitignore` changed: its directory must be rescanned under the new rules. */
+  private ignoreChangedDirs = new Set<string>();
+
+  constructor(
+    private readonly root: string,
+    private readonly index: SnapshotIndex,
+    private readonly writer: LooseObjectWriter,
+    private readonly ignore: IgnoreRules,
+    private readonly maxFileSize: number,
+  ) {}
+
+  /** Zeroes the counters. */
+  resetStats(): void {
+    this.stats = { hashed: 0, statted: 0 };
+  }
+
+  /** Full stat-only rescan against the cache (re-hashing only changed or racy files). */
+  rescanAll(): void {
+    this.scanDir('', true);
+    this.settleIgnoreChanges();
+  }
+
+  /**
+   * Re-examines paths reported by the watcher: each is a file, a directory (scanned whole if new,
+   * its entries otherwise) or gone. `force` re-hashes files even when their stat looks unchanged.
+   */
+  scanPaths(paths: Iterable<string>, force = true): void {
+    for (const path of paths) this.scanPath(path, force);
+    this.settleIgnoreChanges();
+  }
+
+  /** Re-reads the entries of directories (not recursing into known subdirectories). */
+  scanDirsShallow(dirs: Iterable<string>): void {
+    for (const dir of dirs) {
+      if (dir !== '' && this.ignore.isIgnoredDeep(dir, true)) {
+        this.forget(dir);
+        continue;
+      }
+      this.scanDir(dir, false);
+    }
+    this.settleIgnoreChanges();
+  }
+
+  private scanPath(path: string, force: boolean): void {
+    if (path === '') return this.scanDir('', false);
+    const st = this.lstat(path);
+    if (!st) return void this.forget(path);
+    const isDir = st.isDirectory();
+    if (this.ignore.isIgnoredDeep(path, isDir)) return void this.forget(path);
+    if (isDir) {
+      // A directory we did not know is scanned whole; a known one only for its entries.
+      this.scanDir(path, !this.index.hasDir(path));
+    } else if (st.isFile() || st.isSymbolicLink()) {
+      this.examine(path, st, force);
+    } else {
+      this.forget(path);
+    }
+  }
+
+  private scanDir(dir: string, recursive: boolean): void {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir ? join(this.root, dir) : this.root, { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return void this.forget(dir);
+      // An unreadable directory: keep what we knew rather than deleting it from the snapshot.
+      if (code === 'EACCES' || code === 'EPERM') return void this.uncaptured.set(dir, 'unreadable directory');
+      throw err;
+    }
+    const seen = new Set<string>();
+    for (const entry of entries) {
+      const name = entry.name;
+      const path = joinPath(dir, name);
+      const isDir = entry.isDirectory();
+      if (!isDir && !entry.isFile() && !entry.isSymbolicLink()) continue;
+      if (this.ignore.isIgnored(path, isDir)) continue;
+      seen.add(name);
+      if (isDir) {
+        if (this.index.get(path)) this.index.remove(path);
+        if (recursive || !this.index.hasDir(path)) this.scanDir(path, true);
+      } else {
+        if (this.index.hasDir(path)) this.index.remove(path);
+        const st = this.lstat(path);
+        if (st) this.examine(path, st, false);
+        else seen.delete(name);
+      }
+    }
+    const known = this.index.children(dir);
+    for (const name of [...known.files, ...known.subdirs]) {
+      if (!seen.has(name)) this.forget(joinPath(dir, name));
+    }
+    for (const path of [...this.uncaptured.keys()]) {
+      if (splitPath(path)[0] === dir && !seen.has(splitPath(path)[1])) this.uncaptured.delete(path);
+    }
+  }
+
+  private examine(path: string, st: Stats, force: boolean): void {
+    const mode: FileMode = st.isSymbolicLink() ? '120000' : st.mode & 0o100 ? '100755' : '100644';
+    const old = this.index.get(path);
+    if (!force && old && this.unchanged(old, st, mode)) return;
+    if (st.isFile() && st.size > this.maxFileSize) {
+      this.index.remove(path);
+      this.uncaptured.set(path, `larger than maxFileSize (${st.size} > ${this.maxFileSize} bytes)`);
+      return;
+    }
+    let content: Buffer;
+    try {
+      content = st.isSymbolicLink() ? readlinkSync(join(this.root, path), { encoding: 'buffer' }) : readFileSync(join(this.root, path));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return void this.forget(path);
+      if (code === 'EISDIR') return this.scanPath(path, force);
+      this.index.remove(path);
+      this.uncaptured.set(path, `unreadable (${code ?? 'error'})`);
+      return;
+    }
+    this.stats.hashed++;
+    const oid = this.writer.write('blob', content);
+    const record: FileRecord = { mode, oid, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hashedAt: Date.now() };
+    this.uncaptured.delete(path);
+    this.index.set(path, record);
+    if (splitPath(path)[1] === '.gitignore' && old?.oid !== oid) this.ignoreChangedDirs.add(splitPath(path)[0]);
+  }
+
+  private unchanged(old: FileRecord, st: Stats, mode: FileMode): boolean {
+    return (
+      old.mode === mode &&
+      old.size === st.size &&
+      old.mtimeMs === st.mtimeMs &&
+      old.ctimeMs === st.ctimeMs &&
+      old.ino === st.ino &&
+      old.hashedAt - old.mtimeMs > RACY_WINDOW_MS
+    );
+  }
+
+  /** Forgets a path (file or directory subtree) that is gone or now ignored. */
+  private forget(path: string): void {
+    const removed = this.index.remove(path);
+    this.uncaptured.delete(path);
+    if (removed.some((p) => p === '.gitignore' || p.endsWith('/.gitignore'))) {
+      for (const p of removed) if (p === '.gitignore' || p.endsWith('/.gitignore')) this.ignoreChangedDirs.add(splitPath(p)[0]);
+    }
+    if (path.includes('/') || path) {
+      for (const p of [...this.uncaptured.keys()]) if (p.startsWith(`${path}/`)) this.uncaptured.delete(p);
+    }
+  }
+
+  /** Applies changed .gitignore files: new rules can hide or reveal anything below their directory. */
+  private settleIgnoreChanges(): void {
+    while (this.ignoreChangedDirs.size > 0) {
+      const dirs = [...this.ignoreChangedDirs];
+      this.ignoreChangedDirs.clear();
+      for (const dir of dirs) {
+        this.ignore.invalidate(dir);
+        if (dir === '' || this.index.hasDir(dir) || this.lstat(dir)?.isDirectory()) this.scanDir(dir, true);
+      }
+    }
+  }
+
+  private lstat(path: string): Stats | undefined {
+    this.stats.statted++;
+    try {
+      return lstatSync(join(this.root, path), { throwIfNoEntry: false });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR' || code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * Turns chokidar's events into a *provable* dirty set (S1.4, S2.2). Events are hints: the
+ * watcher only vouches for completeness when it can prove it, and otherwise asks for a rescan.
+ *
+ * - chokidar watches directories only (files are "ignored"): an inotify watch on a directory
+ *   reports changes to its entries, so per-file watches would only cost memory.
+ * - We consume chokidar's `raw` events, emitted synchronously from the fs.watch callback, before
+ *   its readdir throttling: a raw event for entry X of directory D marks D/X dirty at once.
+ * - A sync cookie (a file written in the state folder, watched with fs.watch on the same inotify
+ *   queue as chokidar's watches) proves that every event queued before it has been delivered.
+ * - A directory is trusted only from the moment its fs.watch exists (we learn it by wrapping
+ *   chokidar's `_watchWithNodeFs`); until then, and once more right after, it is scanned.
+ * - A storm (many events, possibly an inotify queue overflow, which Node never reports), an
+ *   error or a cookie that never arrives makes the next checkpoints rescan everything.
+ */
+import type { FSWatcher as NodeWatcher, Stats } from 'node:fs';
+import { mkdirSync, unlinkSync, watch as fsWatch, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { FSWatcher } from 'chokidar';
+import { watch } from 'chokidar';
+import type { IgnoreRules } from '../store/ignoreRules.js';
+
+/** More raw events than this between two checkpoints is a storm: rescan rather than trust. */
+export const STORM_THRESHOLD = 1000;
+
+/** What a checkpoint must look at, drained from the watcher. */
+export interface DirtySet {
+  /** Workspace-relative paths reported changed. */
+  paths: Set<string>;
+  /** Directories to re-read (entries only). */
+  dirs: Set<string>;
+  /** When set, nothing can be vouched for: rescan everything, for this reason. */
+  fullRescan: string | null;
+}
+
+/** Logger subset the watcher needs. */
+export interface WatcherLogger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Options of a WorkspaceWatcher. */
+export interface WatcherOptions {
+  root: string;
+  /** A directory outside the watched tree (or ignored in it) for sync cookies. */
+  cookieDir: string;
+  ignore: IgnoreRules;
+  logger: WatcherLogger;
+  /** Called on every event in the workspace (drives the auto-snapshot quiet period). */
+  onActivity?: () => void;
+}
+
+interface ChokidarInternals {
+  _nodeFsHandler?: { _watchWithNodeFs?: (path: string, listener?: unknown) => unknown };
+}
+
+/** Watches a workspace and keeps a dirty set a checkpoint can trust. */
+export class WorkspaceWatcher {
+  private chokidar: FSWatcher | null = null;
+  private cookieWatch: NodeWatcher | null = null;
+  private readonly watched = new Set<string>();
+  private paths = new Set<string>();
+  private dirs = new Set<string>();
+  private events = 0;
+  private stormPrev = false;
+  private rescanReason: string | null = 'initial scan';
+  private broken: string | null = null;
+  private cookieSeq = 0;
+  private cookieSeen = 0;
+  private readonly cookieWaiters: { seq: number; resolve: () => void }[] = [];
+  private ready = false;
+
+  constructor(private readonly opts: WatcherOptions) {}
+
+  /** Starts watching; resolves once chokidar has crawled the tree. */
+  async start(): Promise<void> {
+    const { root, cookieDir, ignore } = this.opts;
+    mkdirSync(cookieDir, { recursive: true });
+    this.cookieWatch = fsWatch(cookieDir, (_type, name) => this.onCookie(name));
+    this.cookieWatch.on('error', (err) => this.fail(`cookie watch error: ${String(err)}`));
+    const rel = (p: string): string => (p === root ? '' : p.slice(root.length + 1));
+    const ignored = (p: string, stats?: Stats): boolean => {
+      if (p === root) return false;
+      if (!p.startsWith(root + '/')) return true;
+      if (stats) return !stats.isDirectory() || ignore.isIgnoredDeep(rel(p), true);
+      return ignore.isIgnoredDeep(rel(p), true) && ignore.isIgnoredDeep(rel(p), false);
+    };
+    const w = watch(root, { ignored, ignoreInitial: true, followSymlinks: false, atomic: false, persistent: true, ignorePermissionErrors: true });
+    this.chokidar = w;
+    this.hookWatchCreation(w, rel);
+    w.on('raw', (event, evPath, details) => this.onRaw(event, evPath, (details as { watchedPath?: string } | undefined)?.watchedPath, rel));
+    w.on('error', (err) => this.fail(`watcher error: ${String(err)}`));
+    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+    this.ready = true;
+    this.opts.logger.info({ dirs: this.watched.size }, 'watcher ready');
+  }
+
+  /** Whether a directory's changes are reported (its watch exists and is alive). */
+  isWatched(dir: string): boolean {
+    return this.watched.has(dir);
+  }
+
+  /** Why the next checkpoint must rescan, or null when the dirty set can be trusted. */
+  get pendingRescan(): string | null {
+    return this.broken ?? this.rescanReason ?? (this.events > STORM_THRESHOLD || this.stormPrev ? 'event storm' : null);
+  }
+
+  /** Paths reported since the last drain. */
+  get pendingCount(): number {
+    return this.paths.size + this.dirs.size;
+  }
+
+  /**
+   * Proves every change made before the call has been delivered: writes a cookie and waits for
+   * its event. On timeout the next drain asks for a full rescan instead.
+   */
+  async sync(timeoutMs = 3000): Promise<void> {
+    if (this.broken) return;
+    const seq = ++this.cookieSeq;
+    const file = join(this.opts.cookieDir, String(seq));
+    writeFileSync(file, '');
+    let timer: NodeJS.Timeout | undefined;
+    const arrived = await new Promise<boolean>((resolve) => {
+      this.cookieWaiters.push({ seq, resolve: () => resolve(true) });
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    clearTimeout(timer);
+    try {
+      unlinkSync(file);
+    } catch {
+      // a cookie left behind is harmless
+    }
+    if (!arrived) {
+      this.rescanReason = 'sync cookie timed out';
+      this.opts.logger.warn({ seq, timeoutMs }, 'sync cookie did not arrive; next checkpoint rescans');
+    }
+  }
+
+  /** Takes the dirty set, starting a new window. */
+  drain(): DirtySet {
+    const storm = this.events > STORM_THRESHOLD;
+    const fullRescan = this.broken ?? this.rescanReason ?? (storm || this.stormPrev ? 'event storm' : null);
+    const out: DirtySet = { paths: this.paths, dirs: this.dirs, fullRescan };
+    for (const dir of this.dirs) out.paths.delete(dir);
+    this.stormPrev = storm;
+    this.paths = new Set();
+    this.dirs = new Set();
+    this.events = 0;
+    // Before chokidar's first crawl ends, directories are still being watched one by one.
+    this.rescanReason = this.ready ? null : 'watcher starting';
+    return out;
+  }
+
+  /** Asks the next checkpoint to rescan everything (e.g. after the daemon's own restore). */
+  requestRescan(reason: string): void {
+    this.rescanReason ??= reason;
+  }
+
+  /** Stops watching. */
+  async close(): Promise<void> {
+    this.cookieWatch?.close();
+    for (const w of this.cookieWaiters.splice(0)) w.resolve();
+    await this.chokidar?.close();
+  }
+
+  private onRaw(event: string, evPath: string | null, watchedPath: string | undefined, rel: (p: string) => string): void {
+    if (!watchedPath) return;
+    this.events++;
+    this.opts.onActivity?.();
+    if (this.events > STORM_THRESHOLD) {
+      // Past the threshold the window rescans anyway: stop collecting paths to bound memory.
+      if (this.paths.size) this.paths = new Set();
+      return;
+    }
+    const dir = rel(watchedPath);
+    if (!evPath) {
+      this.dirs.add(dir);
+      return;
+    }
+    const child = dir ? `${dir}/${evPath}` : evPath;
+    this.paths.add(child);
+    if (event === 'rename') {
+      // The entry was created, deleted or replaced: if it was a watched directory, its watch
+      // now follows an inode that is gone or elsewhere. The same name as the watched directory
+      // may be the directory's own deletion (libuv reports self events with its basename).
+      if (this.watched.has(child)) this.unwatchTree(child);
+      if (evPath === basename(watchedPath) && this.watched.has(dir)) {
+        this.unwatchTree(dir);
+        this.paths.add(dir);
+      }
+    }
+  }
+
+  private unwatchTree(dir: string): void {
+    const prefix = `${dir}/`;
+    for (const d of this.watched) if (d === dir || d.startsWith(prefix)) this.watched.delete(d);
+  }
+
+  private onCookie(name: string | Buffer | null): void {
+    const seq = Number(String(name ?? ''));
+    if (!Number.isInteger(seq) || seq <= this.cookieSeen) return;
+    this.cookieSeen = seq;
+    for (let i = this.cookieWaiters.length - 1; i >= 0; i--) {
+      const waiter = this.cookieWaiters[i];
+      if (waiter && waiter.seq <= seq) {
+        this.cookieWaiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  }
+
+  /**
+   * Learns exactly when chokidar starts watching a directory. chokidar (pinned 5.0.0) has no
+   * public hook for it; without one we cannot prove a directory's events are complete, so the
+   * fallback is to distrust every directory (always rescan), which stays correct, only slower.
+   */
+  private hookWatchCreation(w: FSWatcher, rel: (p: string) => string): void {
+    const handler = (w as unknown as ChokidarInternals)._nodeFsHandler;
+    const original = handler?._watchWithNodeFs;
+    if (!handler || typeof original !== 'function') {
+      this.fail('chokidar internals changed: cannot tell when a directory is watched');
+      return;
+    }
+    handler._watchWithNodeFs = (path: string, listener?: unknown) => {
+      const closer = original.call(handler, path, listener);
+      const dir = rel(path);
+      if (closer) {
+        this.watched.add(dir);
+        // Anything created before the watch existed is found by one more read of the directory.
+        this.dirs.add(dir);
+      }
+      return closer;
+    };
+  }
+
+  private fail(reason: string): void {
+    if (!this.broken) this.opts.logger.error({ reason }, 'watcher cannot vouch for changes any more; every checkpoint will rescan');
+    this.broken = reason;
+  }
+}
