@@ -171,7 +171,16 @@ export class ShadowClient {
     if (typeof msg !== 'object' || msg === null) return;
     if (typeof msg.event === 'string' && !('id' in msg)) {
       const event = { event: msg.event, data: msg.data };
-      for (const handler of [...this.eventHandlers]) handler(event);
+      for (const handler of [...this.eventHandlers]) {
+        try {
+          handler(event);
+        } catch (err) {
+          // The caller's bug: report it as uncaught, but only after this chunk's responses are handled.
+          process.nextTick(() => {
+            throw err;
+          });
+        }
+      }
       return;
     }
     // id null: a connection-level error (the daemon closes next; pending requests learn it then).

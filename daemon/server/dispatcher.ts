@@ -110,9 +110,9 @@ export class Dispatcher {
       if (!session.helloDone && method !== Hello.name) {
         throw new ShadowError('HANDSHAKE_REQUIRED', `"${method}" sent before the hello handshake; send "hello" first`, { method });
       }
+      const params = validateParams(entry, request.params === undefined ? {} : request.params);
       const handler = entry.handler;
       if (!handler) throw new ShadowError('INTERNAL', `Method "${method}" has no handler in this daemon`, { method });
-      const params = validateParams(entry, request.params === undefined ? {} : request.params);
       const result = (await handler(params, { session })) ?? null;
       if (this.opts.validateResults) this.checkResult(entry, result);
       return { id, result };

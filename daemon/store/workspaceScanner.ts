@@ -34,6 +34,12 @@ export class WorkspaceScanner {
   stats: ScanStats = { hashed: 0, statted: 0 };
   /** Set when a `.gitignore` changed: its directory must be rescanned under the new rules. */
   private ignoreChangedDirs = new Set<string>();
+  /**
+   * `.gitignore` files that are themselves ignored (e.g. one holding `*`): dir → stat signature.
+   * They never enter the index, so `examine` cannot notice their edits or deletion; without this
+   * the cached rules of their directory would stay stale (S1.1 parity).
+   */
+  private readonly hiddenIgnoreFiles = new Map<string, string>();
 
   constructor(
     private readonly root: string,
@@ -80,7 +86,11 @@ export class WorkspaceScanner {
     const st = this.lstat(path);
     if (!st) return void this.forget(path);
     const isDir = st.isDirectory();
-    if (this.ignore.isIgnoredDeep(path, isDir)) return void this.forget(path);
+    if (this.ignore.isIgnoredDeep(path, isDir)) {
+      this.forget(path);
+      if (!isDir && splitPath(path)[1] === '.gitignore') this.noteHiddenIgnoreFile(splitPath(path)[0], st);
+      return;
+    }
     if (isDir) {
       // A directory we did not know is scanned whole; a known one only for its entries.
       this.scanDir(path, !this.index.hasDir(path));
@@ -103,12 +113,20 @@ export class WorkspaceScanner {
       throw err;
     }
     const seen = new Set<string>();
+    let hiddenSeen = false;
     for (const entry of entries) {
       const name = entry.name;
       const path = joinPath(dir, name);
       const isDir = entry.isDirectory();
       if (!isDir && !entry.isFile() && !entry.isSymbolicLink()) continue;
-      if (this.ignore.isIgnored(path, isDir)) continue;
+      if (this.ignore.isIgnored(path, isDir)) {
+        if (name === '.gitignore' && !isDir) {
+          const st = this.lstat(path);
+          if (st) this.noteHiddenIgnoreFile(dir, st);
+          hiddenSeen = st !== undefined;
+        }
+        continue;
+      }
       seen.add(name);
       if (isDir) {
         if (this.index.get(path)) this.index.remove(path);
@@ -120,6 +138,7 @@ export class WorkspaceScanner {
         else seen.delete(name);
       }
     }
+    if (!hiddenSeen && this.hiddenIgnoreFiles.delete(dir)) this.ignoreChangedDirs.add(dir); // it vanished
     const known = this.index.children(dir);
     for (const name of [...known.files, ...known.subdirs]) {
       if (!seen.has(name)) this.forget(joinPath(dir, name));
@@ -178,6 +197,24 @@ export class WorkspaceScanner {
     if (path.includes('/') || path) {
       for (const p of [...this.uncaptured.keys()]) if (p.startsWith(`${path}/`)) this.uncaptured.delete(p);
     }
+    // An ignored .gitignore gone with its file or directory: its cached rules must not outlive it.
+    for (const dir of [...this.hiddenIgnoreFiles.keys()]) {
+      if (joinPath(dir, '.gitignore') === path || dir === path || dir.startsWith(`${path}/`)) {
+        this.hiddenIgnoreFiles.delete(dir);
+        this.ignoreChangedDirs.add(dir);
+      }
+    }
+  }
+
+  /**
+   * Records the stat of an ignored `.gitignore` in `dir`; a first sighting or a changed stat
+   * re-reads the directory's rules (they may have been cached before the file existed).
+   */
+  private noteHiddenIgnoreFile(dir: string, st: Stats): void {
+    const signature = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}`;
+    if (this.hiddenIgnoreFiles.get(dir) === signature) return;
+    this.hiddenIgnoreFiles.set(dir, signature);
+    this.ignoreChangedDirs.add(dir);
   }
 
   /** Applies changed .gitignore files: new rules can hide or reveal anything below their directory. */
@@ -187,6 +224,12 @@ export class WorkspaceScanner {
       this.ignoreChangedDirs.clear();
       for (const dir of dirs) {
         this.ignore.invalidate(dir);
+        // A directory that is itself ignored now (e.g. its parent's rules changed) must not be
+        // scanned back in: scanDir does not check the directory it is given. Forget it instead.
+        if (dir !== '' && this.ignore.isIgnoredDeep(dir, true)) {
+          this.forget(dir);
+          continue;
+        }
         if (dir === '' || this.index.hasDir(dir) || this.lstat(dir)?.isDirectory()) this.scanDir(dir, true);
       }
     }

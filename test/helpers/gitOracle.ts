@@ -13,21 +13,21 @@ export function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): s
  * index (S1.1). In a repository the repository's own ignore config applies; `extraExcludes` adds
  * patterns (e.g. the plain-directory state folder) through a throwaway info/exclude.
  */
-export function nativeTree(dir: string, opts: { repo: boolean; extraExcludes?: string[] }): string {
+export function nativeTree(dir: string, opts: { repo: boolean; extraExcludes?: string[]; env?: NodeJS.ProcessEnv }): string {
   const scratch = mkdtempSync(join(tmpdir(), 'shadow-oracle-'));
   try {
     const index = join(scratch, 'index');
     if (opts.repo) {
-      const env = { GIT_INDEX_FILE: index };
+      const env = { ...opts.env, GIT_INDEX_FILE: index };
       git(dir, ['add', '-A'], env);
       return git(dir, ['write-tree'], env);
     }
     // Plain directory: a throwaway git dir, so only the directory's own ignore files apply.
     const gitDir = join(scratch, 'git');
-    git(scratch, ['init', '-q', '--bare', gitDir]);
+    git(scratch, ['init', '-q', '--bare', gitDir], opts.env);
     mkdirSync(join(gitDir, 'info'), { recursive: true });
     writeFileSync(join(gitDir, 'info', 'exclude'), ['/.shadow/', ...(opts.extraExcludes ?? [])].join('\n') + '\n');
-    const env = { GIT_DIR: gitDir, GIT_WORK_TREE: dir, GIT_INDEX_FILE: index };
+    const env = { ...opts.env, GIT_DIR: gitDir, GIT_WORK_TREE: dir, GIT_INDEX_FILE: index };
     git(dir, ['add', '-A'], env);
     return git(dir, ['write-tree'], env);
   } finally {

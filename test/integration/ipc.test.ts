@@ -1,7 +1,9 @@
 import { describe, it, expect, afterEach } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ShadowClient, Checkpoint, Diff, Log, Shutdown, Status } from '../../client/index.js';
 import type { ShadowError, WireEvent } from '../../client/index.js';
 import { MAX_SOCKET_PATH_BYTES, runtimeDir, socketPath } from '../../shared/paths.js';
@@ -99,7 +101,21 @@ describe('IPC server and client (S3.1–S3.3, S3.5)', () => {
       ),
     );
 
+    // A request in flight when its client vanishes: the late response must go nowhere, harmlessly.
+    const gone = await env.raw(socket);
+    gone.send(hello + JSON.stringify({ id: 1, method: 'checkpoint', params: { message: 'delay:20' } }) + '\n');
+    await gone.waitFrames(1);
+    gone.socket.destroy();
+
+    // A client that half-closes after writing still gets its answers, then the daemon closes.
+    const halfClosed = await env.raw(socket);
+    halfClosed.socket.end(hello + JSON.stringify({ id: 2, method: 'checkpoint', params: { message: 'delay:10' } }) + '\n');
+    expect((await halfClosed.waitFrames(2))[1]).toMatchObject({ id: 2, result: { ref: 'refs/shadow/manual' } });
+    await waitFor(() => halfClosed.closed, 'the half-closed connection to close');
+
     const c = await client();
+    // Started after the 20 ms one above, so it finishes after that late write.
+    await c.request(Checkpoint, { message: 'delay:40' });
     const status = await c.request(Status, {});
     expect(status.daemon.pid).toBe(child.pid);
     expect(child.exitCode).toBeNull();
@@ -217,5 +233,24 @@ describe('IPC server and client (S3.1–S3.3, S3.5)', () => {
     expect(err?.code).toBe('DAEMON_START_FAILED');
     expect(err?.details).toMatchObject({ code: 3, workspace: env.workspace });
     expect(String(err?.details.stderr)).toContain('FIXTURE_FAIL');
+  });
+
+  it('S3.5 the built client loads without zod, node-ipc, isomorphic-git or chokidar', () => {
+    // A resolve hook reports every heavy package a module pulls in, transitively.
+    const hook = `export async function resolve(s, c, next) { const r = await next(s, c);
+      if (/node_modules\\/(zod|node-ipc|isomorphic-git|chokidar)\\//.test(r.url)) process.stdout.write('HEAVY ' + r.url + '\\n');
+      return r; }`;
+    const register = `import { register } from 'node:module'; register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}));`;
+    const heavy = (rel: string) => {
+      const entry = fileURLToPath(new URL(`../../dist/${rel}`, import.meta.url));
+      const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, '-e', `await import(${JSON.stringify(entry)})`], {
+        encoding: 'utf8',
+        cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    expect(heavy('daemon/server/ipcServer.js')).toContain('node-ipc'); // the hook works
+    expect(heavy('client/index.js')).toBe('');
   });
 });

@@ -79,10 +79,16 @@ async function stop(ctx: CommandContext): Promise<CommandResult> {
   } finally {
     client.close();
   }
+  // Wait for the socket to go quiet, then for the process itself: it may still be flushing logs
+  // into the state folder, and `daemon stop && rm -rf .shadow` must be safe.
   const deadline = Date.now() + STOP_DEADLINE_MS;
-  while (await socketAnswers(socket)) {
+  while ((await socketAnswers(socket)) || isAlive(pid)) {
     if (Date.now() > deadline) {
-      throw new ShadowError('TIMEOUT', `Daemon pid ${pid} still answers on ${socket} after ${STOP_DEADLINE_MS / 1000} s`, { pid, socket, timeoutMs: STOP_DEADLINE_MS });
+      throw new ShadowError('TIMEOUT', `Daemon pid ${pid} has not exited ${STOP_DEADLINE_MS / 1000} s after shutdown (socket ${socket})`, {
+        pid,
+        socket,
+        timeoutMs: STOP_DEADLINE_MS,
+      });
     }
     await new Promise((r) => setTimeout(r, STOP_POLL_MS));
   }
@@ -102,6 +108,17 @@ async function status(ctx: CommandContext): Promise<CommandResult> {
     };
   } finally {
     client.close();
+  }
+}
+
+/** True while process `pid` exists; signal 0 only probes. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    // ESRCH: gone. EPERM: the pid now belongs to another user, so not our daemon any more.
+    return false;
   }
 }
 

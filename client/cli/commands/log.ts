@@ -30,7 +30,8 @@ export const command: Command = {
     const client = await ctx.connect();
     try {
       const result = await client.request(Log, { ...(n === undefined ? {} : { n }), ...(ref === undefined ? {} : { ref }) });
-      const lines = result.entries.length ? result.entries.map((e) => logLine(e, ctx.style)) : ['No checkpoints yet.'];
+      const refWidth = result.entries.reduce((w, e) => Math.max(w, shortRef(e.ref).length), 0);
+      const lines = result.entries.length ? result.entries.map((e) => logLine(e, ctx.style, refWidth)) : ['No checkpoints yet.'];
       return { json: result, lines };
     } finally {
       client.close();
@@ -38,10 +39,14 @@ export const command: Command = {
   },
 };
 
-/** `abc1234  2025-01-31 14:02:11  checkpoint  manual  subject`. */
-export function logLine(e: LogEntry, style: Style): string {
-  const ref = e.ref.replace(/^refs\/shadow\//, '');
-  return [style.bold(shortOid(e.commit)), style.dim(localTime(e.time)), (e.kind ?? '-').padEnd(10), ref, e.subject].join('  ');
+/** `abc1234  2025-01-31 14:02:11  checkpoint  manual  subject`, the ref padded to `refWidth`. */
+export function logLine(e: LogEntry, style: Style, refWidth = 0): string {
+  return [style.bold(shortOid(e.commit)), style.dim(localTime(e.time)), (e.kind ?? '-').padEnd(10), shortRef(e.ref).padEnd(refWidth), e.subject].join('  ');
+}
+
+/** `refs/shadow/auto` → `auto`: every shadow ref shares the prefix. */
+function shortRef(ref: string): string {
+  return ref.replace(/^refs\/shadow\//, '');
 }
 
 /** Unix seconds as local `YYYY-MM-DD HH:MM:SS`. */

@@ -1,0 +1,91 @@
+/**
+ * Renders the results of scripts/bench.mjs as markdown and rewrites the results section of
+ * docs/BENCHMARKS.md (between the two markers below; the prose around them is kept).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+const START = '<!-- bench:results:start (rewritten by `npm run bench`; edit the text outside the markers) -->';
+const END = '<!-- bench:results:end -->';
+
+const ms = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const x = (v) => `${v.toFixed(2)}×`;
+const verdict = (ok, goal) => (ok ? (goal ? '**PASS** (goal met)' : '**PASS**') : '**FAIL**');
+const row = (cells) => `| ${cells.join(' | ')} |`;
+const head = (cells) => [row(cells), row(cells.map(() => '---'))];
+const stat = (s) => `${ms(s.median)} / ${ms(s.p90)}`;
+const k = (n) => (n % 1000 === 0 ? `${n / 1000}k` : String(n));
+
+/** The results section, as markdown. */
+export function renderResults(r) {
+  const m = r.machine;
+  const out = [
+    START,
+    '## Results',
+    '',
+    `- Date: ${r.date}`,
+    `- Machine: ${m.nproc} CPUs (${m.cpu}), ${m.platform} ${m.kernel}; Node ${m.node}; ${m.git}`,
+    `- Command: \`${r.command}\``,
+    `- Page cache: ${r.canDrop ? 'dropped (`sync; echo 3 > /proc/sys/vm/drop_caches`) before every timed run of *cold* scenarios, both sides; cold is also shown with the page cache warm; all other scenarios run with the page cache warm' : '**warm** for every scenario (dropping it is not permitted in this sandbox)'}.`,
+    '- Times are wall-clock ms of a child process (spawnSync, same for both sides), median / p90 over n runs. Every Shadow snapshot was checked to have the same tree oid as git\'s `write-tree` on the same files.',
+  ];
+  if (r.truncated) out.push('- **The time budget ran out: some sizes were skipped.**');
+  out.push('');
+
+  for (const s of r.sizes) {
+    const big = s.n >= 50_000;
+    const node = s.startup.node;
+    out.push(`### ${k(s.n)} files (${s.dirs} directories)`, '');
+
+    // 1 + 2: start-up.
+    const ratio = s.startup.status.median / node.median;
+    out.push(`**Start-up** (daemon running; n = ${node.n})`, '');
+    out.push(...head(['command', 'median / p90 ms', 'vs `node -e 0`', 'target', 'result']));
+    out.push(row(['`node -e 0` (baseline)', stat(node), '1.00×', '', '']));
+    out.push(row(['`shadowctl --version` (no IPC)', stat(s.startup.version), x(s.startup.version.median / node.median), '', '']));
+    out.push(row(['`shadowctl status` (round trip)', stat(s.startup.status), `${x(ratio)} (p90 ${x(s.startup.status.p90 / node.p90)})`, '≤ 1.5× (goal 1.3×)', verdict(ratio <= 1.5, ratio <= 1.3)]));
+    out.push(row(['status request alone, in-process client', stat(s.incremental.statusRtt), '', '', '']));
+    out.push('');
+    if (s.modules) {
+      const mod = s.modules;
+      out.push(`Modules loaded by \`shadowctl status\` (module.register hook logging every resolved URL): ${mod.files} project/package files, ${mod.builtins} \`node:\` built-ins; packages from node_modules: ${mod.packages.length ? mod.packages.join(', ') : 'none'}. Heavy modules (isomorphic-git, chokidar, zod, node-ipc, pino) loaded: ${mod.heavy.length ? `**${mod.heavy.join(', ')} — FAIL**` : 'none — **PASS**'}.`, '');
+    }
+
+    // 3 (and 5): incremental.
+    const inc = s.incremental;
+    const beyond = inc.shadow.median - node.median;
+    out.push(`**Incremental checkpoint, ${10} files changed** (daemon warm, git index warm; n = ${inc.shadow.n}; Shadow hashed ${inc.hashedPerRun.toFixed(1)} files per checkpoint, ${inc.rescans} full rescans)`, '');
+    out.push(...head(['measure', 'Shadow', 'git', 'ratio', 'target', 'result']));
+    out.push(row(['end to end: `shadowctl checkpoint` vs `git add -A && git write-tree`', stat(inc.shadow), stat(inc.native), x(inc.shadow.median / inc.native.median), big ? 'Shadow faster than git' : '', big ? verdict(inc.shadow.median < inc.native.median, false) : '']));
+    out.push(row(['beyond node start-up (median − `node -e 0` median)', ms(beyond), ms(inc.native.median), x(beyond / inc.native.median), '≤ 1× git (goal 0.5×)', verdict(beyond <= inc.native.median, beyond <= inc.native.median / 2)]));
+    out.push(row(['daemon side: `request(Checkpoint)` on an open connection', stat(inc.inproc), '', x(inc.inproc.median / inc.native.median), '', '']));
+    out.push('');
+
+    // 4 (and 5): cold.
+    const coldRows = [[`page cache ${s.coldDropped ? 'dropped' : 'warm'}`, s.cold]];
+    if (s.coldWarmCache) coldRows.push(['page cache warm', s.coldWarmCache]);
+    out.push(`**Cold first snapshot** (no daemon, no state: \`shadowctl checkpoint\` includes starting the daemon; git: fresh index and empty object store; n = ${s.cold.shadow.n})`, '');
+    out.push(...head(['caches', 'Shadow', 'git', 'ratio', 'target', 'result']));
+    coldRows.forEach(([label, c], i) => {
+      const ratioC = c.shadow.median / c.native.median;
+      const target = !big && i === 0 ? '≤ 1.5×' : '';
+      out.push(row([label, stat(c.shadow), stat(c.native), x(ratioC), target, target ? verdict(ratioC <= 1.5, false) : '']));
+    });
+    out.push('');
+    out.push(`**Daemon memory** after the checkpoints: VmRSS ${inc.mem.rss.toFixed(0)} MB (peak VmHWM ${inc.mem.hwm.toFixed(0)} MB).`, '');
+  }
+  out.push(END);
+  return out.join('\n') + '\n';
+}
+
+/** Renders the results and, when `path` is given, rewrites that file's results section. */
+export function writeReport(results, path) {
+  const section = renderResults(results);
+  if (path) {
+    const doc = existsSync(path) ? readFileSync(path, 'utf8') : `# Benchmarks\n\n${START}\n${END}\n`;
+    const a = doc.indexOf(START);
+    const b = doc.indexOf(END);
+    const next = a >= 0 && b > a ? doc.slice(0, a) + section + doc.slice(b + END.length + 1) : `${doc.trimEnd()}\n\n${section}`;
+    writeFileSync(path, next);
+  }
+  return section;
+}

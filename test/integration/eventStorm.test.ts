@@ -1,0 +1,165 @@
+/**
+ * Event storms (S2.2, issue acceptance): an `npm install`-sized burst must not stall the daemon
+ * or exhaust its memory, and a storm past inotify's queue (whose overflow Node never reports)
+ * must still give an exact checkpoint (S1.1, S1.4). The burst runs in a child process so this
+ * process stays free to poll `shadowctl status` and the daemon's RSS while it happens.
+ */
+import { describe, it, expect, afterEach } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nativeTree } from '../helpers/gitOracle.js';
+import { makeTestWorkspace } from '../helpers/testWorkspace.js';
+import type { TestWorkspace } from '../helpers/testWorkspace.js';
+
+/** Gross bounds from the issue's acceptance criteria. */
+const MAX_STATUS_MS = 2000;
+const MAX_RSS_MB = 400;
+
+let ws: TestWorkspace | undefined;
+afterEach(async () => {
+  await ws?.cleanup();
+  ws = undefined;
+});
+
+/**
+ * Writes files under `root` as fast as one process can: `dirs` directories of `perDir` files,
+ * `d000/f000.txt`. With `version`, rewrites the same files with new bytes of the same length
+ * (so size never gives a change away).
+ */
+const WRITER = `
+const fs = require('node:fs');
+const path = require('node:path');
+const [root, dirs, perDir, version] = process.argv.slice(1);
+for (let d = 0; d < +dirs; d++) {
+  const dir = path.join(root, 'd' + String(d).padStart(3, '0'));
+  fs.mkdirSync(dir, { recursive: true });
+  for (let f = 0; f < +perDir; f++) {
+    fs.writeFileSync(path.join(dir, 'f' + String(f).padStart(3, '0') + '.txt'), 'v' + version + ' ' + d + '/' + f + '\\n');
+  }
+}
+`;
+
+/** Runs the writer in a child process; resolves when it has exited cleanly. */
+function writeFilesInChild(root: string, dirs: number, perDir: number, version: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', WRITER, root, String(dirs), String(perDir), String(version)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`writer exited ${code}: ${err}`))));
+  });
+}
+
+/** Same layout, written in this process (before any daemon watches). */
+function writeFilesHere(root: string, dirs: number, perDir: number, version: number): void {
+  for (let d = 0; d < dirs; d++) {
+    const dir = join(root, `d${String(d).padStart(3, '0')}`);
+    mkdirSync(dir, { recursive: true });
+    for (let f = 0; f < perDir; f++) writeFileSync(join(dir, `f${String(f).padStart(3, '0')}.txt`), `v${version} ${d}/${f}\n`);
+  }
+}
+
+/** The daemon's resident set in MB, or null once it is gone. */
+function rssMb(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Samples a process's RSS every 25 ms until stopped; keeps the peak. */
+function sampleRss(pid: number): { stop(): number } {
+  let peak = rssMb(pid) ?? 0;
+  const timer = setInterval(() => (peak = Math.max(peak, rssMb(pid) ?? 0)), 25);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, rssMb(pid) ?? 0);
+    },
+  };
+}
+
+/** Runs `shadowctl status` back to back until `done` settles; every call must succeed. */
+async function pollStatus(w: TestWorkspace, done: Promise<unknown>): Promise<{ calls: number; maxMs: number }> {
+  let finished = false;
+  void done.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  let calls = 0;
+  let maxMs = 0;
+  do {
+    const t0 = performance.now();
+    const r = await w.cli(['status', '--json'], { timeoutMs: 30_000 });
+    const ms = performance.now() - t0;
+    expect(r.code, r.stderr).toBe(0);
+    calls++;
+    maxMs = Math.max(maxMs, ms);
+  } while (!finished);
+  return { calls, maxMs };
+}
+
+async function daemonPid(w: TestWorkspace): Promise<number> {
+  const { daemon } = await w.json<{ daemon: { pid: number } }>(['daemon', 'status']);
+  return daemon.pid;
+}
+
+describe('S2.2 event storms', () => {
+  it('S2.2 30 000 new files in 300 new directories: status stays responsive, RSS bounded, checkpoint exact', { timeout: 240_000 }, async () => {
+    ws = makeTestWorkspace({ git: true });
+    writeFileSync(join(ws.dir, 'README.md'), 'a project\n');
+    await ws.json(['checkpoint']);
+    const pid = await daemonPid(ws);
+    const rss = sampleRss(pid);
+
+    const t0 = performance.now();
+    const burst = writeFilesInChild(join(ws.dir, 'node_modules_like'), 300, 100, 1);
+    const during = await pollStatus(ws, burst);
+    await burst;
+    const burstMs = performance.now() - t0;
+
+    // Right after the burst: the checkpoint must see every file, whatever the watcher dropped;
+    // status keeps being polled while the daemon digests the storm.
+    const checkpoint = ws.json<{ tree: string; files: number }>(['checkpoint']);
+    const after = await pollStatus(ws, checkpoint);
+    const cp = await checkpoint;
+    const peak = rss.stop();
+
+    console.log(
+      `[storm 30k files] burst ${Math.round(burstMs)} ms; status during burst: max ${Math.round(during.maxMs)} ms over ${during.calls} calls; ` +
+        `until checkpoint: max ${Math.round(after.maxMs)} ms over ${after.calls} calls; daemon peak RSS ${Math.round(peak)} MB`,
+    );
+    expect(cp.files).toBe(30_001);
+    expect(cp.tree).toBe(nativeTree(ws.dir, { repo: true }));
+    expect(during.maxMs).toBeLessThan(MAX_STATUS_MS);
+    expect(after.maxMs).toBeLessThan(MAX_STATUS_MS);
+    expect(peak).toBeLessThan(MAX_RSS_MB);
+  });
+
+  it('S2.2 S1.4 20 000 modifications of existing files (inotify overflow), then an immediate checkpoint: exact tree', { timeout: 240_000 }, async () => {
+    ws = makeTestWorkspace({ git: true });
+    const root = join(ws.dir, 'data');
+    writeFilesHere(root, 200, 100, 1);
+    const base = await ws.json<{ tree: string; files: number }>(['checkpoint']);
+    expect(base.files).toBe(20_000);
+    expect(base.tree).toBe(nativeTree(ws.dir, { repo: true }));
+    const pid = await daemonPid(ws);
+    const rss = sampleRss(pid);
+
+    const burst = writeFilesInChild(root, 200, 100, 2);
+    const during = await pollStatus(ws, burst);
+    await burst;
+    const cp = await ws.json<{ tree: string; files: number }>(['checkpoint']);
+    const peak = rss.stop();
+
+    console.log(`[storm 20k modifications] status during burst: max ${Math.round(during.maxMs)} ms over ${during.calls} calls; daemon peak RSS ${Math.round(peak)} MB`);
+    expect(cp.files).toBe(20_000);
+    expect(cp.tree).not.toBe(base.tree);
+    expect(cp.tree).toBe(nativeTree(ws.dir, { repo: true }));
+    expect(during.maxMs).toBeLessThan(MAX_STATUS_MS);
+    expect(peak).toBeLessThan(MAX_RSS_MB);
+  });
+});
