@@ -31,7 +31,7 @@ describe('immediate consistency (S1.4)', () => {
     await ws.json(['checkpoint']);
     // One open connection, as an editor plugin or agent has: the request follows the writes by
     // microseconds, far sooner than the watcher's events, so only the sync cookie saves it.
-    const { ShadowClient } = (await import('../../dist/client/index.js')) as { ShadowClient: typeof ShadowClientType };
+    const { ShadowClient } = (await import('../../dist/client/index.js')) as unknown as { ShadowClient: typeof ShadowClientType };
     const client = await ShadowClient.connect({ workspace: ws.dir, env: { ...process.env, ...ws.env } });
     /** The first of src/f<i>.txt, src/f<i+1>.txt, … that is currently a regular file. */
     const regular = (start: number): number => {

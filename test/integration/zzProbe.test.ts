@@ -1,0 +1,30 @@
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { nativeTree } from '../helpers/gitOracle.js';
+import type { TestWorkspace } from '../helpers/testWorkspace.js';
+import { makeTestWorkspace } from '../helpers/testWorkspace.js';
+let ws: TestWorkspace;
+afterEach(async () => { await ws?.cleanup(); });
+it('probe info/exclude changed after start', async () => {
+  ws = makeTestWorkspace({ git: true });
+  writeFileSync(join(ws.dir, 'a.secret'), 'x');
+  writeFileSync(join(ws.dir, 'b.txt'), 'x');
+  const c1 = await ws.json(['checkpoint']);
+  expect(c1.tree).toBe(nativeTree(ws.dir, { repo: true, env: ws.env }));
+  appendFileSync(join(ws.dir, '.git/info/exclude'), '*.secret\n');
+  const home = ws.env.HOME as string; mkdirSync(home, { recursive: true });
+  writeFileSync(join(home, '.gitconfig'), '[core]\n\texcludesFile = ~/gi\n');
+  writeFileSync(join(home, 'gi'), 'b.txt\n');
+  const c2 = await ws.json(['checkpoint']);
+  console.log('c2', c2.tree, nativeTree(ws.dir, { repo: true, env: ws.env }));
+  expect(c2.tree).toBe(nativeTree(ws.dir, { repo: true, env: ws.env }));
+});
+it('probe non-utf8 name', async () => {
+  ws = makeTestWorkspace({ git: true });
+  writeFileSync(Buffer.concat([Buffer.from(ws.dir + '/bad-'), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]), 'x');
+  writeFileSync(join(ws.dir, 'ok.txt'), 'x');
+  const c1 = await ws.json(['checkpoint']);
+  console.log('c1', JSON.stringify(c1));
+  expect(c1.tree).toBe(nativeTree(ws.dir, { repo: true, env: ws.env }));
+});
