@@ -5,6 +5,7 @@
  * socket (node-ipc unlinks an existing one), and start watching before the first scan.
  */
 import { writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -22,7 +23,6 @@ import { loadWorkspaceIgnoreRules } from './store/ignoreRules.js';
 import { SnapshotEngine } from './store/snapshotEngine.js';
 import { ensureStateDirs, resolveWorkspaceLayout } from './workspaceLayout.js';
 import { acquireWorkspaceLock } from './workspaceLock.js';
-import { join } from 'node:path';
 
 const USAGE = 'usage: shadowd [-C DIR] [--pretty]\n  Runs the Shadow daemon for DIR (default: the current directory) in the foreground.\n';
 
@@ -69,6 +69,8 @@ async function main(): Promise<number> {
   });
 
   let shuttingDown: Promise<number> | null = null;
+  let markStopped: (code: number) => void = () => undefined;
+  const stopped = new Promise<number>((resolve) => (markStopped = resolve));
   const ctx: DaemonContext = {
     layout,
     config,
@@ -105,6 +107,7 @@ async function main(): Promise<number> {
       await closeLog();
       lock.release();
       clearTimeout(force);
+      markStopped(0);
       return 0;
     })();
     return shuttingDown;
@@ -128,14 +131,7 @@ async function main(): Promise<number> {
     throw err;
   }
   logger.info({ pid: process.pid, workspace: layout.workspace, socket: socketPath, kind: layout.kind, version: SHADOW_VERSION }, 'shadowd ready');
-  const code = await new Promise<number>((resolve) => {
-    const poll = setInterval(() => {
-      if (shuttingDown) {
-        clearInterval(poll);
-        void shuttingDown.then(resolve);
-      }
-    }, 50);
-  });
+  const code = await stopped;
   return code;
 }
 

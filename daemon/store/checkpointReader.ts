@@ -127,6 +127,17 @@ export class CheckpointReader {
     return items.slice(0, n);
   }
 
+  /** The newest head commit among shadow refs, except `exclude`d refs. */
+  async newestHead(exclude: string[] = []): Promise<LogItem | null> {
+    let best: LogItem | null = null;
+    for (const [ref, oid] of this.refs.list()) {
+      if (exclude.includes(ref)) continue;
+      const c = await this.readCommit(oid);
+      if (!best || c.time > best.time) best = { ...c, commit: oid, ref };
+    }
+    return best;
+  }
+
   private async expand(prefix: string): Promise<string | null> {
     try {
       return await git.expandOid({ fs, gitdir: this.gitDir, oid: prefix, cache: {} });

@@ -37,7 +37,12 @@ export interface IgnoreRulesOptions {
   alwaysIgnoredPaths: string[];
   /** git's core.ignoreCase (default false, git's default on Linux). */
   ignoreCase?: boolean;
+  /** Re-reads the sources above that are not `.gitignore` files (see `reloadExcludes`). */
+  reloadExcludes?: () => ExcludeSources;
 }
+
+/** The ignore sources that live outside the per-directory `.gitignore` files. */
+export type ExcludeSources = Pick<IgnoreRulesOptions, 'infoExclude' | 'globalExcludes' | 'shadowPatterns'>;
 
 /** One compiled pattern. */
 interface Rule {
@@ -103,12 +108,12 @@ const MAX_CHAINS = 50_000;
 
 /** Git-exact ignore matcher with one cached compiled list per directory (S1.1). */
 export class IgnoreRules {
-  private readonly opts: IgnoreRulesOptions;
+  private opts: IgnoreRulesOptions;
   private readonly ignoreCase: boolean;
   private readonly names: Set<string>;
   private readonly paths: string[];
-  private readonly fileLists: PatternList[];
-  private readonly shadow: PatternList | null;
+  private fileLists: PatternList[] = [];
+  private shadow: PatternList | null = null;
   /** dirRel → compiled `.gitignore`, or null for "none here" (cached too). */
   private readonly dirs = new Map<string, PatternList | null>();
   /** dirRel → the levels that apply to its entries, deepest first. */
@@ -119,6 +124,27 @@ export class IgnoreRules {
     this.ignoreCase = opts.ignoreCase ?? false;
     this.names = new Set(opts.alwaysIgnoredNames);
     this.paths = opts.alwaysIgnoredPaths.map((p) => p.replace(/^\.\/+/, '').replace(/\/+$/, '')).filter((p) => p !== '');
+    this.compileExcludes();
+  }
+
+  /**
+   * Re-reads info/exclude, core.excludesFile and the Shadow patterns (when built with a reloader)
+   * and returns true when they changed. git reads them afresh on every command, so a daemon that
+   * read them once would go on hiding or showing files git no longer does (S1.1). After a change
+   * anything may be hidden or revealed: the caller must rescan the whole tree.
+   */
+  reloadExcludes(): boolean {
+    const fresh = this.opts.reloadExcludes?.();
+    if (!fresh) return false;
+    const { infoExclude, globalExcludes, shadowPatterns } = this.opts;
+    if (fresh.infoExclude === infoExclude && fresh.globalExcludes === globalExcludes && fresh.shadowPatterns.join('\n') === shadowPatterns.join('\n')) return false;
+    this.opts = { ...this.opts, ...fresh };
+    this.compileExcludes();
+    return true;
+  }
+
+  private compileExcludes(): void {
+    const opts = this.opts;
     // info/exclude is consulted before core.excludesFile (git walks its EXC_FILE group backwards).
     this.fileLists = [opts.infoExclude, opts.globalExcludes]
       .map((t) => (t === null ? null : compile(t, this.ignoreCase)))
@@ -215,13 +241,20 @@ export function loadWorkspaceIgnoreRules(opts: {
   env?: NodeJS.ProcessEnv;
 }): IgnoreRules {
   const env = opts.env ?? process.env;
-  const excludesFile = findExcludesFile({ gitDir: opts.gitDir, env, cwd: opts.root });
-  const shadowIgnore = readInTree(join(opts.root, '.shadowignore'));
+  const readExcludes = (): ExcludeSources => {
+    // Resolved again on each call: the user may edit ~/.gitconfig to point elsewhere.
+    const excludesFile = findExcludesFile({ gitDir: opts.gitDir, env, cwd: opts.root });
+    const shadowIgnore = readInTree(join(opts.root, '.shadowignore'));
+    return {
+      infoExclude: opts.gitDir ? readTextOrNull(join(commonGitDir(opts.gitDir), 'info', 'exclude')) : null,
+      globalExcludes: excludesFile === null ? null : readTextOrNull(excludesFile),
+      shadowPatterns: [...(shadowIgnore === null ? [] : shadowIgnore.split(/\r?\n/)), ...opts.configIgnore],
+    };
+  };
   return new IgnoreRules({
     readIgnoreFile: (dirRel) => readInTree(join(opts.root, dirRel, '.gitignore')),
-    infoExclude: opts.gitDir ? readTextOrNull(join(commonGitDir(opts.gitDir), 'info', 'exclude')) : null,
-    globalExcludes: excludesFile === null ? null : readTextOrNull(excludesFile),
-    shadowPatterns: [...(shadowIgnore === null ? [] : shadowIgnore.split(/\r?\n/)), ...opts.configIgnore],
+    ...readExcludes(),
+    reloadExcludes: readExcludes,
     alwaysIgnoredNames: ['.git'],
     alwaysIgnoredPaths: opts.stateDirRel ? [opts.stateDirRel] : [],
     ignoreCase: readIgnoreCase(opts.gitDir, env),

@@ -111,9 +111,13 @@ export class SnapshotEngine {
     await this.watcher.sync();
     const dirty = this.watcher.drain();
     this.scanner.resetStats();
+    // info/exclude and core.excludesFile are outside the watched tree (and .shadowignore is not a
+    // .gitignore): a few small reads per checkpoint catch their edits; any change can hide or
+    // reveal files anywhere, so it costs a full stat-only rescan (S1.1).
+    if (this.opts.ignore.reloadExcludes()) dirty.fullRescan ??= 'ignore sources changed';
     if (dirty.fullRescan) {
       this.opts.logger.debug({ reason: dirty.fullRescan }, 'full rescan');
-      this.scanner.rescanAll();
+      await this.scanner.rescanAll();
     } else {
       this.scanner.scanPaths(dirty.paths);
       const unwatched = new Set(dirty.dirs);

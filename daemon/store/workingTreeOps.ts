@@ -29,7 +29,8 @@ export interface WorkingTreeRestore extends RestoreResult {
 /** Resolves `spec`, or the newest checkpoint when absent. */
 async function resolveOrLatest(engine: SnapshotEngine, spec: string | undefined): Promise<string> {
   if (spec) return (await engine.reader.resolve(spec)).commit;
-  const latest = await engine.latest();
+  // The undo chain records states *before* restores: "the latest checkpoint" means the user's.
+  const latest = await engine.reader.newestHead([REFS.undo]);
   if (!latest) throw new ShadowError('CHECKPOINT_NOT_FOUND', 'No checkpoint yet in this workspace: take one with `shadowctl checkpoint`', {});
   return latest.commit;
 }

@@ -18,6 +18,9 @@ import { joinPath, splitPath } from './snapshotIndex.js';
  */
 const RACY_WINDOW_MS = 3000;
 
+/** Longest stretch a full rescan keeps the event loop before yielding (S2.2 responsiveness). */
+const SLICE_MS = 20;
+
 /** Counters of one scan, for status, logs and tests. */
 export interface ScanStats {
   /** Files whose content was read and hashed. */
@@ -54,9 +57,24 @@ export class WorkspaceScanner {
     this.stats = { hashed: 0, statted: 0 };
   }
 
-  /** Full stat-only rescan against the cache (re-hashing only changed or racy files). */
-  rescanAll(): void {
-    this.scanDir('', true);
+  /**
+   * Full stat-only rescan against the cache (re-hashing only changed or racy files). It yields
+   * to the event loop every SLICE_MS: after a storm (S2.2: 30 000 new files) the rescan hashes
+   * for many seconds, and done in one synchronous go it froze status, hello and cancel requests
+   * for all that time (and a daemon starting on a large tree did not answer its auto-starting
+   * client within its deadline). Only the store's queue mutates the index, so yielding inside a
+   * queued operation lets read-only requests in and nothing else.
+   */
+  async rescanAll(): Promise<void> {
+    const pending = [''];
+    let sliceStart = performance.now();
+    while (pending.length > 0) {
+      this.scanDir(pending.pop() as string, true, pending);
+      if (performance.now() - sliceStart >= SLICE_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+    }
     this.settleIgnoreChanges();
   }
 
@@ -101,7 +119,8 @@ export class WorkspaceScanner {
     }
   }
 
-  private scanDir(dir: string, recursive: boolean): void {
+  /** `defer`: push subdirectories to scan there instead of recursing (rescanAll's work list). */
+  private scanDir(dir: string, recursive: boolean, defer?: string[]): void {
     let entries: Dirent[];
     try {
       entries = readdirSync(dir ? join(this.root, dir) : this.root, { withFileTypes: true });
@@ -130,7 +149,10 @@ export class WorkspaceScanner {
       seen.add(name);
       if (isDir) {
         if (this.index.get(path)) this.index.remove(path);
-        if (recursive || !this.index.hasDir(path)) this.scanDir(path, true);
+        if (recursive || !this.index.hasDir(path)) {
+          if (defer) defer.push(path);
+          else this.scanDir(path, true);
+        }
       } else {
         if (this.index.hasDir(path)) this.index.remove(path);
         const st = this.lstat(path);

@@ -76,7 +76,6 @@ function nativeListing(repo: boolean): string[] {
 /** Takes a checkpoint and asserts its tree equals native git's (S1.1); returns it. */
 async function expectParity(repo: boolean, commits: CheckpointJson[]): Promise<CheckpointJson> {
   const cp = await ws.json<CheckpointJson>(['checkpoint', '-m', `parity ${commits.length}`]);
-  if (process.env.DEBUG_PARITY) console.log(JSON.stringify({ ...cp, uncaptured: undefined }));
   expect(cp).toMatchObject({ ref: 'refs/shadow/manual', run: null });
   expect(cp.commit).toMatch(/^[0-9a-f]{40}$/);
   const expected = nativeTree(ws.dir, { repo, env: ws.env });
@@ -308,6 +307,30 @@ describe('tree parity with native git (S1.1, S1.3)', () => {
     await expectParity(true, commits);
     expectNativeReadable(commits, true);
   });
+
+  it('S1.1 edits to .git/info/exclude and core.excludesFile made while the daemon runs take effect', async () => {
+    ws = makeTestWorkspace({ git: true });
+    globalExcludes();
+    for (const p of ['a.secret', 'b.txt', 'c.globalignored', 'd.other', 'sub/e.secret']) write(p, `${p}\n`);
+    const commits: CheckpointJson[] = [];
+    await expectParity(true, commits); // the daemon now runs with the rules it read at start
+    writeFileSync(join(ws.dir, '.git', 'info', 'exclude'), '*.secret\n');
+    await expectParity(true, commits);
+    writeFileSync(join(ws.env.HOME as string, 'global-ignore'), '*.other\n'); // reveals c, hides d
+    await expectParity(true, commits);
+    // Pointing core.excludesFile elsewhere counts too, and so does dropping info/exclude.
+    writeFileSync(join(ws.env.HOME as string, 'other-ignore'), 'b.txt\n');
+    writeFileSync(join(ws.env.HOME as string, '.gitconfig'), '[core]\n\texcludesFile = ~/other-ignore\n');
+    rmSync(join(ws.dir, '.git', 'info', 'exclude'));
+    const last = await expectParity(true, commits);
+    expect(listTree(last.tree, true).map((l) => l.split(' ')[2])).toEqual(['a.secret', 'c.globalignored', 'd.other', 'sub/e.secret']);
+    expectNativeReadable(commits, true);
+  });
+
+  // Known deviation, not fixed here: a file name that is not valid UTF-8 is decoded by Node into
+  // U+FFFD and cannot be opened under that name, so it is missing from the checkpoint (git stores
+  // the raw bytes). It is never deleted either: restores only rmdir empty directories.
+  it.todo('S1.1 names that are not valid UTF-8 are captured byte-exact (deviation: skipped today)');
 
   it('S1.1 core.excludesFile defaults to $XDG_CONFIG_HOME/git/ignore when unset', async () => {
     ws = makeTestWorkspace({ git: false });
