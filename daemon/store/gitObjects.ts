@@ -45,7 +45,11 @@ export class LooseObjectWriter {
   /** Hashes and writes `content` unless it already exists; returns its oid. */
   write(type: ObjectType, content: Uint8Array): string {
     const oid = hashObject(type, content);
-    if (this.has(oid)) return oid;
+    // Ask the disk, not the `known` cache: the user's `git gc --prune`/`git prune` deletes loose
+    // objects that are unreachable (e.g. a blob hashed for a `diff` but never committed), and a
+    // commit must never name an object we only remember writing (S1.6). A packed copy is not
+    // looked up: a duplicate loose copy is harmless.
+    if (existsSync(this.pathOf(oid))) return oid;
     const header = Buffer.from(`${type} ${content.length}\0`);
     const deflated = deflateSync(Buffer.concat([header, content]), { level: 1 });
     const dir = join(this.objectsDir, oid.slice(0, 2));
@@ -54,7 +58,15 @@ export class LooseObjectWriter {
       this.fanoutMade.add(dir);
     }
     const tmp = join(dir, `tmp_obj_${randomBytes(6).toString('hex')}`);
-    const fd = openSync(tmp, 'wx', 0o444);
+    let fd: number;
+    try {
+      fd = openSync(tmp, 'wx', 0o444);
+    } catch (err) {
+      // `git gc`/`git prune-packed` remove fan-out directories they emptied, behind our cache.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(dir, { recursive: true });
+      fd = openSync(tmp, 'wx', 0o444);
+    }
     try {
       writeSync(fd, deflated);
     } finally {

@@ -158,4 +158,42 @@ describe('the user repository is untouched (S1.2, S1.5, S1.6)', () => {
     // fsck and rev-list are read-only, but make sure the state still holds after them too.
     expect(repoState()).toEqual(before2);
   });
+
+  it('S1.6 shadow commits survive git pack-refs, gc --prune=now and repack; later checkpoints stay consistent', async () => {
+    ws = makeTestWorkspace({ git: true });
+    seedRepository();
+    // No auto snapshot: it would make the diff's blob below reachable and hide the case.
+    write('shadow.config.json', JSON.stringify({ autoSnapshot: { enabled: false } }));
+    const commits = [(await ws.json<{ commit: string }>(['checkpoint', '-m', 'one'])).commit];
+    const mustOk = (args: string[]): void => {
+      const r = gitRaw(args);
+      expect(r.code, r.out).toBe(0);
+    };
+    mustOk(['pack-refs', '--all']);
+    mustOk(['gc', '--prune=now', '--quiet']);
+    expect(existsSync(join(ws.dir, '.git', 'refs', 'shadow', 'manual'))).toBe(false); // now in packed-refs
+    write('src/after-gc.txt', 'written after gc\n');
+    write('doc.md', 'edited after gc\n');
+    commits.push((await ws.json<{ commit: string }>(['checkpoint', '-m', 'two'])).commit);
+    mustOk(['repack', '-a', '-d', '-q']);
+    mustOk(['prune', '--expire=now']);
+    // A blob hashed for a diff but never committed is unreachable: git prunes it. When the same
+    // content comes back, the daemon must write it again rather than trust its memory.
+    write('src/z.txt', 'content Z\n');
+    await ws.json(['diff']);
+    write('src/z.txt', 'content W, longer\n');
+    commits.push((await ws.json<{ commit: string }>(['checkpoint', '-m', 'W'])).commit);
+    mustOk(['prune', '--expire=now']);
+    const zBlob = createHash('sha1').update('blob 10\0content Z\n').digest('hex');
+    expect(gitRaw(['cat-file', '-e', zBlob]).code).not.toBe(0); // pruned: the case is real
+    write('src/z.txt', 'content Z\n');
+    write('src/after-repack.txt', 'written after repack\n');
+    commits.push((await ws.json<{ commit: string }>(['checkpoint', '-m', 'three'])).commit);
+    expect(gitIn(ws, ['log', '--format=%H', 'refs/shadow/manual']).split('\n')).toEqual([...commits].reverse());
+    for (const c of commits) expect(gitRaw(['cat-file', '-e', `${c}^{tree}`]).code).toBe(0);
+    expect(gitIn(ws, ['show', 'refs/shadow/manual:src/after-repack.txt'])).toBe('written after repack');
+    expect(gitIn(ws, ['show', 'refs/shadow/manual:src/z.txt'])).toBe('content Z');
+    expect(locksUnder(join(ws.dir, '.git', 'refs', 'shadow'))).toEqual([]);
+    expect(gitRaw(['fsck', '--full', '--strict', '--no-dangling', '--no-progress'])).toEqual({ code: 0, out: '' });
+  });
 });
