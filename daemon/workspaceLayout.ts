@@ -3,10 +3,11 @@
  * shared with the repository's own store; in a plain directory, `.shadow/` holding a private
  * bare git store.
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ShadowError } from '../shared/errors.js';
 import { GIT_STATE_DIR, PLAIN_STATE_DIR, STATE_FILES } from '../shared/paths.js';
+import { writeTempFile } from './writeTempFile.js';
 
 /** The resolved places of one workspace. All paths are absolute. */
 export interface WorkspaceLayout {
@@ -125,12 +126,5 @@ export function ensureStateDirs(layout: WorkspaceLayout): void {
 /** Writes a file whole (temp + rename) unless it exists: a crash never leaves it half-written. */
 function writeIfAbsent(path: string, text: string): void {
   if (existsSync(path)) return;
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  renameSync(writeTempFile(path, text), path);
 }

@@ -7,6 +7,7 @@ import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } fr
 import { basename, join } from 'node:path';
 import { ShadowError } from '../shared/errors.js';
 import { STATE_FILES } from '../shared/paths.js';
+import { writeTempFile } from './writeTempFile.js';
 
 /** The held workspace lock. */
 export interface WorkspaceLock {
@@ -113,13 +114,7 @@ function readLock(path: string): LockInfo | null {
  * judges it garbage.
  */
 function writeExclusive(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
+  const tmp = writeTempFile(path, text);
   try {
     linkSync(tmp, path);
   } catch (err) {
