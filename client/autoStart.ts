@@ -2,13 +2,13 @@
  * Starting a daemon in the background on first use (S2.1, S3.5), and the socket plumbing the
  * client shares with it. Plain node:net and node:child_process: nothing heavy is loaded here.
  */
-import { spawn } from 'node:child_process';
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ShadowError } from '../shared/errors.js';
+import type { ErrorCode } from '../shared/errors.js';
+import { ERROR_CODES, ShadowError } from '../shared/errors.js';
 import { runtimeDir, socketPath } from '../shared/paths.js';
 
 /** Options of startDaemon. */
@@ -98,6 +98,8 @@ export async function startDaemon(workspace: string, env: NodeJS.ProcessEnv, opt
   const entry = opts.entry ?? fileURLToPath(new URL('../daemon/main.js', import.meta.url));
   const errPath = sock.replace(/\.sock$/, '') + '.err';
 
+  // Loaded here, not at the top: only a start needs it, and every shadowctl run loads this file.
+  const { spawn } = await import('node:child_process');
   const errFd = openSync(errPath, 'w', 0o600);
   // An object, not a `let`: the callbacks below set it and TS would narrow a `let` to null.
   const child: { exit: { code: number | null; signal: string | null; error?: Error } | null } = { exit: null };
@@ -140,6 +142,12 @@ export async function startDaemon(workspace: string, env: NodeJS.ProcessEnv, opt
         watching = false;
       } else {
         const why = error ? error.message : signal ? `signal ${signal}` : `code ${code}`;
+        // The daemon ends its fatal message with its error code ("... [CONFIG_INVALID]"): keep
+        // that code, so a bad config is a failure to fix, not an unreachable daemon.
+        const tagged = /\[([A-Z_]+)\]\s*$/.exec(stderr)?.[1];
+        if (tagged && tagged !== 'INTERNAL' && Object.hasOwn(ERROR_CODES, tagged)) {
+          throw new ShadowError(tagged as ErrorCode, stderr.replace(/^shadowd: /, '').replace(/\s*\[[A-Z_]+\]\s*$/, ''), { workspace, code, stderr, errFile: errPath });
+        }
         throw new ShadowError('DAEMON_START_FAILED', `shadowd exited (${why}): ${stderr || '(no stderr)'}`, {
           workspace,
           code,

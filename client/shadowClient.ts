@@ -8,7 +8,9 @@ import type { MethodDef, ParamsOf, ResultOf } from '../shared/defineMethod.js';
 import { ShadowError } from '../shared/errors.js';
 import type { WireError } from '../shared/errors.js';
 import type { EventName } from '../shared/events.js';
-import { Hello, Subscribe } from '../shared/methods/index.js';
+// The two files, not methods/index.js: every shadowctl run loads this module (start-up cost).
+import { Hello } from '../shared/methods/hello.js';
+import { Subscribe } from '../shared/methods/subscribe.js';
 import { socketPath } from '../shared/paths.js';
 import { encodeFrame, FrameDecoder, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, PROTOCOL_VERSION } from '../shared/wire.js';
 import type { WireEvent } from '../shared/wire.js';

@@ -12,7 +12,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
@@ -32,7 +32,7 @@ const HEAVY = ['isomorphic-git', 'chokidar', 'zod', 'node-ipc', 'pino'];
 // ---------------------------------------------------------------- options
 
 function parseOptions(argv) {
-  const o = { quick: false, sizes: null, runs: null, maxMinutes: 25, write: true, build: false };
+  const o = { quick: false, sizes: null, runs: null, maxMinutes: 30, write: true, build: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -113,11 +113,12 @@ function memoryMb(pid) {
 }
 
 /**
- * Waits until the daemon is idle, so its background work after a checkpoint (stat cache saved
- * ~1 s later) never overlaps the next timed command of either side.
+ * Waits until the daemon is idle (no CPU used for 200 ms, and at least `minMs`), so its
+ * background work (watcher events; the stat cache saved ~1 s after a checkpoint) never overlaps
+ * a timed command of either side.
  */
-async function settle(pid) {
-  await sleep(1100);
+async function settle(pid, minMs = 1100) {
+  await sleep(minMs);
   let prev = cpuTicks(pid);
   for (let quiet = 0; quiet < 2; ) {
     await sleep(100);
@@ -125,6 +126,18 @@ async function settle(pid) {
     quiet = now === prev ? quiet + 1 : 0;
     prev = now;
   }
+}
+
+/** Flushes dirty pages (the previous run's writes and deletions) and optionally drops the page cache. */
+function quiesceDisk(drop) {
+  spawnSync('sync');
+  if (drop) dropCaches();
+}
+
+let deadline = Infinity;
+/** Whether a loop may start run `i` (always the first `min` runs; the rest only within the time budget). */
+function mayRun(i, runs, min = 1) {
+  return i < runs && (i < min || Date.now() < deadline);
 }
 
 // ---------------------------------------------------------------- workspaces
@@ -259,7 +272,7 @@ function scenarioStartup(ws, env, runs) {
     timed(process.execPath, ['-e', '0'], { env });
     shadowctl(ws, env, ['status']);
   }
-  for (let i = 0; i < runs; i++) {
+  for (let i = 0; mayRun(i, runs, 5); i++) {
     node.push(timed(process.execPath, ['-e', '0'], { env }).ms);
     status.push(shadowctl(ws, env, ['status']).ms);
     version.push(shadowctl(ws, env, ['--version']).ms);
@@ -271,14 +284,14 @@ function scenarioStartup(ws, env, runs) {
 function scenarioCold(ws, env, tmp, runs, dropPageCache) {
   const shadow = [];
   const native = [];
-  for (let i = 0; i < runs; i++) {
+  for (let i = 0; mayRun(i, runs); i++) {
     const order = i % 2 === 0 ? ['shadow', 'native'] : ['native', 'shadow'];
     let sTree;
     let nTree;
     for (const side of order) {
       if (side === 'shadow') {
         gitInit(ws); // no .git/shadow: no stat cache, no objects, no refs
-        if (dropPageCache) dropCaches();
+        quiesceDisk(dropPageCache);
         const r = shadowCheckpoint(ws, env);
         shadow.push(r.ms);
         sTree = r.tree;
@@ -289,7 +302,7 @@ function scenarioCold(ws, env, tmp, runs, dropPageCache) {
         rmSync(objects, { recursive: true, force: true });
         rmSync(index, { force: true });
         mkdirSync(objects);
-        if (dropPageCache) dropCaches();
+        quiesceDisk(dropPageCache);
         const r = nativeSnapshot(ws, env, index, objects);
         native.push(r.ms);
         nTree = r.tree;
@@ -302,7 +315,11 @@ function scenarioCold(ws, env, tmp, runs, dropPageCache) {
   return { shadow: summarize(shadow), native: summarize(native) };
 }
 
-/** Incremental: 10 files changed, warm daemon vs warm index; then the same request timed in-process. */
+/**
+ * Incremental: 10 files changed, warm daemon vs warm index. Main loop: the daemon has digested
+ * the watcher events before either side is timed (both sides alternate first). Then Shadow alone
+ * right after the writes (its watcher work included), and the request alone on an open connection.
+ */
 async function scenarioIncremental(ws, files, env, tmp, runs) {
   const objects = join(tmp, 'warm-objects');
   const index = join(tmp, 'warm.index');
@@ -316,8 +333,10 @@ async function scenarioIncremental(ws, files, env, tmp, runs) {
   const native = [];
   let hashed = 0;
   let rescans = 0;
-  for (let i = 0; i < runs; i++) {
-    mutate(ws, files, i);
+  let round = 0;
+  for (let i = 0; mayRun(i, runs, 3); i++) {
+    mutate(ws, files, round++);
+    await settle(pid, 200);
     const order = i % 2 === 0 ? ['shadow', 'native'] : ['native', 'shadow'];
     let sTree;
     let nTree;
@@ -339,17 +358,29 @@ async function scenarioIncremental(ws, files, env, tmp, runs) {
     progress(`  incremental ${i + 1}/${runs}: shadow ${shadow.at(-1).toFixed(0)} ms, git ${native.at(-1).toFixed(0)} ms`);
   }
 
+  const immediate = [];
+  for (let i = 0; mayRun(i, runs, 3); i++) {
+    mutate(ws, files, round++);
+    const r = shadowCheckpoint(ws, env);
+    immediate.push(r.ms);
+    rescans += r.rescanned ? 1 : 0;
+    await settle(pid);
+  }
+  progress(`  right after the writes: shadow median ${summarize(immediate).median.toFixed(0)} ms`);
+
   // Daemon side: one connection, then time request(Checkpoint) alone (no process start).
   const { ShadowClient, Checkpoint, Status } = await import(pathToFileURL(CLIENT).href);
   const client = await ShadowClient.connect({ workspace: ws, env, autoStart: false });
   const inproc = [];
   const statusRtt = [];
   try {
-    for (let i = 0; i < runs; i++) {
-      mutate(ws, files, runs + i);
+    for (let i = 0; mayRun(i, runs, 3); i++) {
+      mutate(ws, files, round++);
+      await settle(pid, 200);
       const t = performance.now();
-      await client.request(Checkpoint, {});
+      const r = await client.request(Checkpoint, {});
       inproc.push(performance.now() - t);
+      rescans += r.rescanned ? 1 : 0;
       await settle(pid);
       const s = performance.now();
       await client.request(Status, {});
@@ -358,13 +389,15 @@ async function scenarioIncremental(ws, files, env, tmp, runs) {
   } finally {
     client.close();
   }
+  progress(`  request alone: median ${summarize(inproc).median.toFixed(1)} ms`);
   const mem = memoryMb(pid);
   return {
     shadow: summarize(shadow),
     native: summarize(native),
+    immediate: summarize(immediate),
     inproc: summarize(inproc),
     statusRtt: summarize(statusRtt),
-    hashedPerRun: hashed / runs,
+    hashedPerRun: hashed / shadow.length,
     rescans,
     pid,
     mem,
@@ -390,7 +423,7 @@ async function main() {
     progress('building (tsc -p tsconfig.build.json)');
     spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   }
-  const deadline = Date.now() + opts.maxMinutes * 60_000;
+  deadline = Date.now() + opts.maxMinutes * 60_000;
   const canDrop = dropCaches();
   const tmp = mkdtempSync(join(tmpdir(), 'shbench-'));
   const runtime = join(tmp, 'rt');
@@ -406,7 +439,7 @@ async function main() {
     process.exit(130);
   });
 
-  const results = { machine: machine(), date: new Date().toISOString(), command: `node scripts/bench.mjs ${process.argv.slice(2).join(' ')}`.trim(), canDrop, sizes: [], truncated: false };
+  const results = { machine: machine(), date: new Date().toISOString(), command: `node scripts/bench.mjs ${process.argv.slice(2).join(' ')}`.trim(), canDrop, sizes: [], truncated: false, loadStart: loadavg() };
   progress(`machine: ${results.machine.nproc} cpus, node ${results.machine.node}, ${results.machine.git}; page cache drop ${canDrop ? 'works' : 'NOT available'}`);
   try {
     for (const n of opts.sizes) {
@@ -425,7 +458,7 @@ async function main() {
       progress(`[${n}] cold first snapshot, page cache ${canDrop ? 'dropped' : 'warm'}`);
       r.cold = scenarioCold(ws, env, tmp, opts.runsFor('cold', n), canDrop);
       r.coldDropped = canDrop;
-      if (canDrop) {
+      if (canDrop && n < 50_000) {
         progress(`[${n}] cold first snapshot, page cache warm`);
         r.coldWarmCache = scenarioCold(ws, env, tmp, opts.runsFor('cold', n), false);
       }
@@ -446,6 +479,8 @@ async function main() {
   } finally {
     cleanup();
   }
+  results.loadEnd = loadavg();
+  results.seconds = (Date.now() - t0) / 1000;
   const text = writeReport(results, opts.write ? join(ROOT, 'docs/BENCHMARKS.md') : null);
   process.stdout.write(text);
 }

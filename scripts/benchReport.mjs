@@ -24,7 +24,8 @@ export function renderResults(r) {
     '',
     `- Date: ${r.date}`,
     `- Machine: ${m.nproc} CPUs (${m.cpu}), ${m.platform} ${m.kernel}; Node ${m.node}; ${m.git}`,
-    `- Command: \`${r.command}\``,
+    `- Command: \`${r.command}\` (took ${Math.round(r.seconds)} s)`,
+    `- Load average (1/5/15 min) at start ${r.loadStart.map((l) => l.toFixed(1)).join(' / ')}, at end ${r.loadEnd.map((l) => l.toFixed(1)).join(' / ')}${Math.max(...r.loadStart, ...r.loadEnd) > m.nproc / 2 ? ' — **the machine was shared with other work during the run: expect noise; every comparison interleaves both sides run by run so the noise hits both**' : ''}`,
     `- Page cache: ${r.canDrop ? 'dropped (`sync; echo 3 > /proc/sys/vm/drop_caches`) before every timed run of *cold* scenarios, both sides; cold is also shown with the page cache warm; all other scenarios run with the page cache warm' : '**warm** for every scenario (dropping it is not permitted in this sandbox)'}.`,
     '- Times are wall-clock ms of a child process (spawnSync, same for both sides), median / p90 over n runs. Every Shadow snapshot was checked to have the same tree oid as git\'s `write-tree` on the same files.',
   ];
@@ -53,10 +54,11 @@ export function renderResults(r) {
     // 3 (and 5): incremental.
     const inc = s.incremental;
     const beyond = inc.shadow.median - node.median;
-    out.push(`**Incremental checkpoint, ${10} files changed** (daemon warm, git index warm; n = ${inc.shadow.n}; Shadow hashed ${inc.hashedPerRun.toFixed(1)} files per checkpoint, ${inc.rescans} full rescans)`, '');
+    out.push(`**Incremental checkpoint, 10 files changed** (daemon warm, git index warm; n = ${inc.shadow.n}; Shadow hashed ${inc.hashedPerRun.toFixed(1)} files per checkpoint, ${inc.rescans} full rescans in all runs). The daemon has handled the watcher events of the writes before either side is timed; the sides alternate going first.`, '');
     out.push(...head(['measure', 'Shadow', 'git', 'ratio', 'target', 'result']));
     out.push(row(['end to end: `shadowctl checkpoint` vs `git add -A && git write-tree`', stat(inc.shadow), stat(inc.native), x(inc.shadow.median / inc.native.median), big ? 'Shadow faster than git' : '', big ? verdict(inc.shadow.median < inc.native.median, false) : '']));
-    out.push(row(['beyond node start-up (median − `node -e 0` median)', ms(beyond), ms(inc.native.median), x(beyond / inc.native.median), '≤ 1× git (goal 0.5×)', verdict(beyond <= inc.native.median, beyond <= inc.native.median / 2)]));
+    out.push(row(['beyond node start-up (Shadow median − `node -e 0` median)', ms(beyond), ms(inc.native.median), x(beyond / inc.native.median), big ? '' : '≤ 1× git (goal 0.5×)', big ? '' : verdict(beyond <= inc.native.median, beyond <= inc.native.median / 2)]));
+    out.push(row([`\`shadowctl checkpoint\` right after the writes (watcher work overlaps; n = ${inc.immediate.n})`, stat(inc.immediate), '', x(inc.immediate.median / inc.native.median), '', '']));
     out.push(row(['daemon side: `request(Checkpoint)` on an open connection', stat(inc.inproc), '', x(inc.inproc.median / inc.native.median), '', '']));
     out.push('');
 

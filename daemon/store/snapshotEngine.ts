@@ -90,7 +90,11 @@ export class SnapshotEngine {
     this.opts.logger.info({ loaded }, 'stat cache loaded');
     const watching = this.watcher.start();
     // The scan may run while chokidar still crawls: directories not yet watched are rescanned later.
-    void this.exclusive(async () => this.refresh());
+    // Its failure (SHUTTING_DOWN when stopped early, an unreadable tree) must not be an unhandled
+    // rejection, which would kill the daemon: refresh() has asked for a rescan next time.
+    void this.exclusive(async () => this.refresh()).catch((err: unknown) => {
+      if (!this.closed) this.opts.logger.error({ err: String(err) }, 'initial scan failed; the next checkpoint rescans');
+    });
     await watching;
     this.armAutoSnapshot();
   }
@@ -115,14 +119,25 @@ export class SnapshotEngine {
     // .gitignore): a few small reads per checkpoint catch their edits; any change can hide or
     // reveal files anywhere, so it costs a full stat-only rescan (S1.1).
     if (this.opts.ignore.reloadExcludes()) dirty.fullRescan ??= 'ignore sources changed';
-    if (dirty.fullRescan) {
-      this.opts.logger.debug({ reason: dirty.fullRescan }, 'full rescan');
-      await this.scanner.rescanAll();
-    } else {
-      this.scanner.scanPaths(dirty.paths);
-      const unwatched = new Set(dirty.dirs);
-      for (const dir of this.index.directories()) if (!this.watcher.isWatched(dir)) unwatched.add(dir);
-      this.scanner.scanDirsShallow(unwatched);
+    try {
+      if (dirty.fullRescan) {
+        this.opts.logger.debug({ reason: dirty.fullRescan }, 'full rescan');
+        // Stopped by close(): throws, so no commit is written from a half-refreshed index.
+        await this.scanner.rescanAll(() => this.closed);
+      } else {
+        // New directories are scanned in slices: one event can stand for a whole tree moved in.
+        const deferred: string[] = [];
+        this.scanner.scanPaths(dirty.paths, true, deferred);
+        await this.scanner.scanDeferred(deferred, () => this.closed);
+        const unwatched = new Set(dirty.dirs);
+        for (const dir of this.index.directories()) if (!this.watcher.isWatched(dir)) unwatched.add(dir);
+        await this.scanner.scanDirsShallow(unwatched, () => this.closed);
+      }
+    } catch (err) {
+      // The dirty set is drained and the index half-refreshed: the next refresh must not trust
+      // the watcher's (empty) dirty set, or its checkpoint would miss what this one did not reach.
+      this.watcher.requestRescan('previous refresh failed');
+      throw err;
     }
     return { rescanned: dirty.fullRescan !== null, hashed: this.scanner.stats.hashed };
   }

@@ -6,6 +6,7 @@
 import type { Dirent, Stats } from 'node:fs';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { ShadowError } from '../../shared/errors.js';
 import type { FileMode } from './flatTree.js';
 import type { LooseObjectWriter } from './gitObjects.js';
 import type { IgnoreRules } from './ignoreRules.js';
@@ -58,49 +59,83 @@ export class WorkspaceScanner {
   }
 
   /**
-   * Full stat-only rescan against the cache (re-hashing only changed or racy files). It yields
-   * to the event loop every SLICE_MS: after a storm (S2.2: 30 000 new files) the rescan hashes
-   * for many seconds, and done in one synchronous go it froze status, hello and cancel requests
-   * for all that time (and a daemon starting on a large tree did not answer its auto-starting
-   * client within its deadline). Only the store's queue mutates the index, so yielding inside a
-   * queued operation lets read-only requests in and nothing else.
+   * Full stat-only rescan against the cache (re-hashing only changed or racy files), yielding
+   * like `scanDeferred`.
    */
-  async rescanAll(): Promise<void> {
-    const pending = [''];
-    let sliceStart = performance.now();
+  async rescanAll(shouldStop: () => boolean = () => false): Promise<void> {
+    await this.scanDeferred([''], shouldStop);
+  }
+
+  /**
+   * Scans whole each directory in `pending` (rescanAll's work list, or the new directories that
+   * scanPaths / scanDirsShallow deferred), yielding to the event loop every SLICE_MS. After a
+   * storm (S2.2: 30 000 new files) or a big directory moved in (one event), the scan hashes for
+   * many seconds; done in one synchronous go it froze status, hello and cancel requests for all
+   * that time (and a daemon starting on a large tree did not answer its auto-starting client
+   * within its deadline). Only the store's queue mutates the index, so yielding inside a queued
+   * operation lets read-only requests in and nothing else. `shouldStop` is asked at each yield:
+   * when it says so (shutdown) the scan throws SHUTTING_DOWN rather than make SIGTERM wait past
+   * gracefulShutdownTimeout (S2.4); the caller must then write no commit, since the index is only
+   * partly refreshed.
+   */
+  async scanDeferred(pending: string[], shouldStop: () => boolean = () => false): Promise<void> {
+    const slice = this.slicer(shouldStop);
     while (pending.length > 0) {
-      this.scanDir(pending.pop() as string, true, pending);
-      if (performance.now() - sliceStart >= SLICE_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        sliceStart = performance.now();
+      const dir = pending.pop() as string;
+      // Rules may have changed since it was deferred (scanPaths settles .gitignore edits before
+      // returning), and scanDir does not check the directory it is given.
+      if (dir !== '' && this.ignore.isIgnoredDeep(dir, true)) {
+        this.forget(dir);
+        continue;
       }
+      this.scanDir(dir, true, pending);
+      await slice();
     }
     this.settleIgnoreChanges();
+  }
+
+  /** A function that yields to the event loop once SLICE_MS of scanning have passed since the last yield. */
+  private slicer(shouldStop: () => boolean): () => Promise<void> {
+    let sliceStart = performance.now();
+    return async () => {
+      if (performance.now() - sliceStart < SLICE_MS) return;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (shouldStop()) throw new ShadowError('SHUTTING_DOWN', `Scan of ${this.root} stopped: the daemon is shutting down`, { workspace: this.root });
+      sliceStart = performance.now();
+    };
   }
 
   /**
    * Re-examines paths reported by the watcher: each is a file, a directory (scanned whole if new,
    * its entries otherwise) or gone. `force` re-hashes files even when their stat looks unchanged.
+   * With `defer`, new directories below are pushed there for `scanDeferred` instead of scanned now.
    */
-  scanPaths(paths: Iterable<string>, force = true): void {
-    for (const path of paths) this.scanPath(path, force);
+  scanPaths(paths: Iterable<string>, force = true, defer?: string[]): void {
+    for (const path of paths) this.scanPath(path, force, defer);
     this.settleIgnoreChanges();
   }
 
-  /** Re-reads the entries of directories (not recursing into known subdirectories). */
-  scanDirsShallow(dirs: Iterable<string>): void {
+  /**
+   * Re-reads the entries of directories (not recursing into known subdirectories; new ones are
+   * scanned whole), yielding like `scanDeferred`: a tree just moved in is unwatched at first, and
+   * its just-written files are racy, so every one of them is re-hashed here.
+   */
+  async scanDirsShallow(dirs: Iterable<string>, shouldStop: () => boolean = () => false): Promise<void> {
+    const slice = this.slicer(shouldStop);
+    const deferred: string[] = [];
     for (const dir of dirs) {
       if (dir !== '' && this.ignore.isIgnoredDeep(dir, true)) {
         this.forget(dir);
         continue;
       }
-      this.scanDir(dir, false);
+      this.scanDir(dir, false, deferred);
+      await slice();
     }
-    this.settleIgnoreChanges();
+    await this.scanDeferred(deferred, shouldStop);
   }
 
-  private scanPath(path: string, force: boolean): void {
-    if (path === '') return this.scanDir('', false);
+  private scanPath(path: string, force: boolean, defer?: string[]): void {
+    if (path === '') return this.scanDir('', false, defer);
     const st = this.lstat(path);
     if (!st) return void this.forget(path);
     const isDir = st.isDirectory();
@@ -111,7 +146,7 @@ export class WorkspaceScanner {
     }
     if (isDir) {
       // A directory we did not know is scanned whole; a known one only for its entries.
-      this.scanDir(path, !this.index.hasDir(path));
+      this.scanDir(path, !this.index.hasDir(path), defer);
     } else if (st.isFile() || st.isSymbolicLink()) {
       this.examine(path, st, force);
     } else {

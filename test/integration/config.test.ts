@@ -52,13 +52,14 @@ describe('S9 configuration', () => {
     writeConfig(ws, text);
 
     const human = await ws.cli(['status']);
-    expect(human.code).not.toBe(0);
+    expect(human.code).toBe(1); // a failure to fix, not an unreachable daemon (69)
     expect(human.stderr).toContain('shadow.config.json');
     expect(human.stderr).toContain(`${key}:`);
 
     const json = await ws.cli(['status', '--json']);
     expect(json.code).not.toBe(0);
     const { error } = json.json<{ error: { code: string; message: string } }>();
+    expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toContain(`${key}:`);
 
     expect(daemonsServing(ws.dir)).toEqual([]);

@@ -5,9 +5,10 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ShadowClient, Status } from '../../client/index.js';
 import { nativeTree } from '../helpers/gitOracle.js';
 import { gitIn, makeTestWorkspace } from '../helpers/testWorkspace.js';
 import type { TestWorkspace } from '../helpers/testWorkspace.js';
@@ -199,6 +200,32 @@ describe('S2.1 daemon lifecycle', () => {
   });
 });
 
+describe('S2.4 shutdown during a long scan', () => {
+  it('S2.4 SIGTERM while the initial scan of 30 000 files runs exits 0 within gracefulShutdownTimeout; the next daemon checkpoints exactly', { timeout: 180_000 }, async () => {
+    ws = makeTestWorkspace({ git: true });
+    // 1 s: far less than hashing 30 000 files takes, so only a scan that stops can exit cleanly
+    // (the forced path exits 1).
+    writeFileSync(join(ws.dir, 'shadow.config.json'), '{"gracefulShutdownTimeout": 1}');
+    for (let d = 0; d < 300; d++) {
+      const dir = join(ws.dir, 'big', `d${d}`);
+      mkdirSync(dir, { recursive: true });
+      for (let f = 0; f < 100; f++) writeFileSync(join(dir, `f${f}.txt`), `${d}/${f}\n`);
+    }
+    const fg = runDaemon(ws, ['-C', ws.dir, '--pretty']);
+    await waitFor(() => fg.stderr().includes('shadowd ready'), 'the ready line on stderr', 30_000);
+    const { socket } = await daemonInfo(ws);
+    fg.child.kill('SIGTERM');
+    const { code, signal } = await fg.exited;
+    expect({ code, signal }, fg.stderr()).toEqual({ code: 0, signal: null });
+    expect(existsSync(socket)).toBe(false);
+
+    const cp = await ws.cli(['checkpoint', '--json'], { timeoutMs: 120_000 });
+    expect(cp.code, cp.stderr).toBe(0);
+    expect(cp.json<{ files: number }>().files).toBe(30_001);
+    expect(cp.json<{ tree: string }>().tree).toBe(nativeTree(ws.dir, { repo: true }));
+  });
+});
+
 describe('S2.2 auto snapshots', () => {
   it('S2.2 after a change and the quiet period (default 2 s) refs/shadow/auto gets a commit with native git\'s tree; no change, no commit', async () => {
     ws = makeTestWorkspace({ git: true });
@@ -220,10 +247,17 @@ describe('S2.2 auto snapshots', () => {
     expect(gitIn(ws, ['log', '-1', '--format=%B', second])).toMatch(/auto/);
 
     // An event without a change (same bytes rewritten) re-arms the timer; the pass that follows
-    // must find the tree unchanged and write nothing.
-    writeFileSync(join(ws.dir, 'new.txt'), 'a change\n');
-    await waitFor(async () => (await pending(ws!)) > 0, 'the watcher to report the rewrite');
-    await waitFor(async () => (await pending(ws!)) === 0, 'the auto pass to drain the watcher', 15_000);
+    // must find the tree unchanged and write nothing. An open connection polls fast enough to
+    // see the event pending during the quiet period, then drained by the auto pass.
+    const client = await ShadowClient.connect({ workspace: ws.dir, env: { ...process.env, ...ws.env }, autoStart: false });
+    const pending = async () => (await client.request(Status, {})).watcher.pending;
+    try {
+      writeFileSync(join(ws.dir, 'new.txt'), 'a change\n');
+      await waitFor(async () => (await pending()) > 0, 'the watcher to report the rewrite');
+      await waitFor(async () => (await pending()) === 0, 'the auto pass to drain the watcher', 15_000);
+    } finally {
+      client.close();
+    }
     // log goes through the store's queue: once it answers, that auto pass has finished.
     const log = await ws.json<{ entries: { commit: string }[] }>(['log', '--ref', 'auto']);
     expect(log.entries.map((e) => e.commit)).toEqual([second, first]);
@@ -245,10 +279,4 @@ function autoHead(w: TestWorkspace): string | null {
   } catch {
     return null;
   }
-}
-
-/** Paths the watcher reported that no refresh has drained yet. */
-async function pending(w: TestWorkspace): Promise<number> {
-  const s = await w.json<{ watcher: { pending: number } }>(['status']);
-  return s.watcher.pending;
 }

@@ -6,7 +6,7 @@
  */
 import { describe, it, expect, afterEach } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ShadowClient, Status } from '../../client/index.js';
 import { nativeTree } from '../helpers/gitOracle.js';
@@ -205,5 +205,42 @@ describe('S2.2 event storms', () => {
     expect(during.maxMs, report).toBeLessThan(MAX_STATUS_MS);
     expect(socketMaxMs, report).toBeLessThan(MAX_STATUS_MS);
     expect(peak, report).toBeLessThan(MAX_RSS_MB);
+  });
+
+  it('S2.2 S1.4 a directory of 30 000 files moved in whole (one event, no storm): status stays responsive, checkpoint exact', { timeout: 240_000 }, async () => {
+    ws = makeTestWorkspace({ git: true });
+    await checkpoint(ws);
+    // Built outside the workspace (same filesystem), so the daemon sees only the final rename.
+    const outside = join(ws.runtimeDir, 'outside');
+    writeFilesHere(join(outside, 'pkg'), 300, 100, 1);
+    const pid = await daemonPid(ws);
+    const rss = sampleRss(pid);
+    const socket = await probeSocket(ws);
+
+    renameSync(join(outside, 'pkg'), join(ws.dir, 'pkg'));
+    const cp = await checkpoint(ws);
+    const socketMaxMs = await socket.stop();
+    const peak = rss.stop();
+
+    const report = `[moved-in 30k files] Status over an open socket during the checkpoint: max ${Math.round(socketMaxMs)} ms; daemon peak RSS ${Math.round(peak)} MB`;
+    console.log(report);
+    expect(cp.files).toBe(30_000);
+    expect(cp.tree).toBe(nativeTree(ws.dir, { repo: true }));
+    expect(socketMaxMs, report).toBeLessThan(MAX_STATUS_MS);
+    expect(peak, report).toBeLessThan(MAX_RSS_MB);
+  });
+
+  it('S1.1 a directory moved in, then hidden by a .gitignore written right after: the checkpoint leaves it out', async () => {
+    ws = makeTestWorkspace({ git: true });
+    writeFileSync(join(ws.dir, 'keep.txt'), 'keep\n');
+    await checkpoint(ws);
+    const outside = join(ws.runtimeDir, 'outside');
+    writeFilesHere(join(outside, 'vendor'), 5, 3, 1);
+    // Reported in this order: the directory is looked at under the old rules first.
+    renameSync(join(outside, 'vendor'), join(ws.dir, 'vendor'));
+    writeFileSync(join(ws.dir, '.gitignore'), 'vendor/\n');
+    const cp = await checkpoint(ws);
+    expect(cp.files).toBe(2);
+    expect(cp.tree).toBe(nativeTree(ws.dir, { repo: true }));
   });
 });
