@@ -5,15 +5,11 @@
 import { z } from 'zod';
 import { ShadowError } from './errors.js';
 
-/** Why a run is cancelled (S5.2). */
-export const CANCEL_REASONS = ['user_cancel', 'error', 'quality_failure', 'timeout', 'dependency_missing', 'shutdown'] as const;
-/** A cancellation reason. */
-export type CancelReason = (typeof CANCEL_REASONS)[number];
+import type { CancelAction, CancelReason } from './runModel.js';
+import { CANCEL_ACTIONS, CANCEL_REASONS } from './runModel.js';
 
-/** What a cancel does to the working tree (S5.3). */
-export const CANCEL_ACTIONS = ['remove_all', 'rollback', 'keep_for_review', 'keep_checkpoint'] as const;
-/** A cancellation action. */
-export type CancelAction = (typeof CANCEL_ACTIONS)[number];
+export { CANCEL_ACTIONS, CANCEL_REASONS };
+export type { CancelAction, CancelReason };
 
 /** pino's level names. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -45,6 +45,14 @@ export const ERROR_CODES = {
   OBJECT_CORRUPT: 'failure',
   /** A ref could not be updated (lock held, value moved under us). */
   REF_LOCKED: 'failure',
+  /** A top-level run is already active; details name it. */
+  RUN_ACTIVE: 'failure',
+  /** No run is active (and none was named). */
+  NO_ACTIVE_RUN: 'nothing',
+  /** The named run does not exist. */
+  RUN_NOT_FOUND: 'nothing',
+  /** The run exists but is not running (finished, cancelled, cancelling). */
+  RUN_NOT_RUNNING: 'failure',
   /** The daemon is shutting down and takes no new work. */
   SHUTTING_DOWN: 'failure',
   /** An unexpected internal failure; details say where. */

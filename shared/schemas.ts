@@ -60,3 +60,80 @@ export const pathChanges = (z: Zod) => ({
   deleted: z.array(z.string()),
   modeChanged: z.array(z.string()),
 });
+
+/** A run as `status` shows it (S7): the fields every consumer may rely on, and progress. */
+export const runSummary = (z: Zod) =>
+  z.strictObject({
+    id: z.string(),
+    name: z.string(),
+    status: z.enum(['running', 'cancelling', 'cancelled', 'failed', 'completed', 'interrupted']),
+    /** Current phase name, or null before the first phase. */
+    phase: z.string().nullable(),
+    phases: z.array(z.string()),
+    /** Checkpoints taken in the run (base included). */
+    checkpoints: z.number().int(),
+    /** Completed steps. */
+    steps: z.number().int(),
+    parent: z.string().nullable(),
+    startedAt: z.number(),
+    /** Epoch ms when the run times out, or null. */
+    deadline: z.number().nullable(),
+    /** Open unsafe sections (S5.5). */
+    unsafe: z.number().int(),
+  });
+
+/** A run in full, as persisted in the state folder and returned by run.get (S4.1). */
+export const runDetail = (z: Zod) =>
+  runSummary(z).extend({
+    base: z.string(),
+    lastCheckpoint: z.string().nullable(),
+    ref: z.string(),
+    completedSteps: z.array(z.strictObject({ name: z.string(), phase: z.string().nullable(), artifacts: z.array(z.string()), at: z.number(), checkpoint: z.string().nullable() })),
+    /** The step announced but not finished, if any (for the report). */
+    currentStep: z.string().nullable(),
+    errors: z.number().int(),
+    children: z.array(z.string()),
+    pids: z.array(z.number().int()),
+    lockFiles: z.array(z.string()),
+    tempPaths: z.array(z.string()),
+    command: z.array(z.string()).nullable(),
+    endedAt: z.number().nullable(),
+    reason: z.string().nullable(),
+    trigger: z.string().nullable(),
+    action: z.string().nullable(),
+    message: z.string().nullable(),
+    inconsistent: z.boolean(),
+    preAbort: z.string().nullable(),
+    report: z.string().nullable(),
+    resumable: z.boolean(),
+  });
+
+/** The answer to a cancel (S7): what happened, path by path. */
+export const cancelResult = (z: Zod) =>
+  z.strictObject({
+    run: z.string(),
+    status: z.string(),
+    reason: z.string(),
+    trigger: z.string(),
+    action: z.string(),
+    removed: z.array(z.string()),
+    restored: z.array(z.string()),
+    preserved: z.array(z.string()),
+    /** Why each preserved path was left alone. */
+    preservedReasons: z.record(z.string(), z.string()),
+    /** The pre-abort commit (S5.4), null when the action touched nothing. */
+    preAbort: z.string().nullable(),
+    /** The checkpoint the tree was brought back to, null when it was not moved. */
+    restoredTo: z.string().nullable(),
+    /** Path of the markdown report (S5.7); null for a dry run. */
+    report: z.string().nullable(),
+    /** Every run id cancelled: this one and its children (S4.5). */
+    cancelled: z.array(z.string()),
+    /** Processes terminated (or, for a dry run, to terminate). */
+    processes: z.array(z.number().int()),
+    /** True after a forced cancel inside an unsafe section (S5.5). */
+    inconsistent: z.boolean(),
+    dryRun: z.boolean(),
+    /** The command that resumes the run, when resumable. */
+    resume: z.string().nullable(),
+  });

@@ -7,6 +7,12 @@ export { Diff } from './diff.js';
 export { Restore } from './restore.js';
 export { Shutdown } from './shutdown.js';
 export { Subscribe } from './subscribe.js';
+export { RunStart } from './runStart.js';
+export { RunPhase, RunStep, RunUnsafe, RunError, RunFinish, RunRegister } from './runProgress.js';
+export { RunGet } from './runGet.js';
+export { Cancel } from './cancel.js';
+export { Undo } from './undo.js';
+export { CancellationLog } from './cancellationLog.js';
 
 import { Hello } from './hello.js';
 import { Status } from './status.js';
