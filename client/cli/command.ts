@@ -5,7 +5,7 @@
 import type { ShadowClient } from '../shadowClient.js';
 import type { CommandSpec, ParsedArgs } from './parseArgs.js';
 import type { Style } from './output.js';
-import type { ExitCode } from './exitCodes.js';
+import type { ExitCode, PassThroughCode } from './exitCodes.js';
 
 /** What main hands to a command. */
 export interface CommandContext {
@@ -21,6 +21,8 @@ export interface CommandContext {
   style: Style;
   /** Connects to the workspace's daemon; autoStart defaults to true unless SHADOW_NO_AUTOSTART=1. */
   connect(opts?: { autoStart?: boolean }): Promise<ShadowClient>;
+  /** Writes one line to stderr at once, in both modes: progress of long commands (`run`'s "cancelling…"). */
+  notice(line: string): void;
 }
 
 /** What a command returns; main prints it in the chosen mode. */
@@ -31,8 +33,8 @@ export interface CommandResult {
   lines: string[];
   /** Human warnings for stderr (not printed with --json: the JSON carries them). */
   warnings?: string[];
-  /** Exit code when not 0 (e.g. nothing to act on). */
-  exitCode?: ExitCode;
+  /** Exit code when not 0 (e.g. nothing to act on); `run` may pass its command's own code through. */
+  exitCode?: ExitCode | PassThroughCode;
 }
 
 /** A command module: its declaration and its action. */

@@ -27,6 +27,14 @@ export const EXIT = {
 /** One shadowctl exit code. */
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+/** The wrapped command's own exit code, which `run` passes through (S7): outside the table by design. */
+export type PassThroughCode = number & { readonly __passThrough: true };
+
+/** Marks `code` as the wrapped command's own exit code (the only way around the table). */
+export function passThrough(code: number): PassThroughCode {
+  return code as PassThroughCode;
+}
+
 /** The exit code for a thrown value: its ShadowError code's class, else failure. */
 export function exitCodeFor(err: unknown): ExitCode {
   if (!isShadowError(err)) return EXIT.failure;

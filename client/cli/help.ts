@@ -19,9 +19,18 @@ export interface CommandEntry {
 /** Every shadowctl command, by name. */
 export const COMMANDS: Record<string, CommandEntry> = {
   daemon: { synopsis: 'daemon start|stop|status', summary: 'start, stop or identify the workspace daemon', load: () => import('./commands/daemon.js') },
-  status: { synopsis: 'status', summary: 'daemon, watcher and latest checkpoint', load: () => import('./commands/status.js') },
+  status: { synopsis: 'status', summary: 'daemon, watcher, latest checkpoint and active run', load: () => import('./commands/status.js') },
+  run: { synopsis: 'run [OPTIONS] -- CMD [ARGS...]', summary: 'run a command as a run: cancel, roll back or finish with it', load: () => import('./commands/run.js') },
+  start: { synopsis: 'start [--name N] [--phases a,b,c]', summary: 'start a run (base checkpoint) for scripts and agents', load: () => import('./commands/start.js') },
+  phase: { synopsis: 'phase NAME', summary: 'enter a phase of the run', load: () => import('./commands/phase.js') },
+  step: { synopsis: 'step NAME [--artifact PATH]...', summary: 'record a completed step and its artifacts', load: () => import('./commands/step.js') },
   checkpoint: { synopsis: 'checkpoint [-m MSG]', summary: 'snapshot the working tree now', load: () => import('./commands/checkpoint.js') },
-  log: { synopsis: 'log [-n N] [--ref REF]', summary: 'list checkpoints, newest first', load: () => import('./commands/log.js') },
+  unsafe: { synopsis: 'unsafe begin|end', summary: 'open or close an unsafe section (cancels wait for its end)', load: () => import('./commands/unsafe.js') },
+  error: { synopsis: 'error [MESSAGE]', summary: 'report an error; errorThreshold in a row cancel the run', load: () => import('./commands/error.js') },
+  finish: { synopsis: 'finish', summary: 'finish the run (final checkpoint, completed)', load: () => import('./commands/finish.js') },
+  cancel: { synopsis: 'cancel [--reason R] [--action A] [--force]', summary: 'cancel a run: restore, keep or mark files', load: () => import('./commands/cancel.js') },
+  undo: { synopsis: 'undo', summary: 'restore the state saved before the last cancel or restore', load: () => import('./commands/undo.js') },
+  log: { synopsis: 'log [-n N] [--ref REF] [--run RUN] [--cancellations]', summary: 'list checkpoints or cancels, newest first', load: () => import('./commands/log.js') },
   diff: { synopsis: 'diff [CHECKPOINT]', summary: 'paths changed since a checkpoint', load: () => import('./commands/diff.js') },
   restore: { synopsis: 'restore CHECKPOINT [PATH...]', summary: 'restore the tree, or some paths, to a checkpoint', load: () => import('./commands/restore.js') },
 };
@@ -44,13 +53,18 @@ export function mainHelp(): string {
     'Options (every command):',
     ...formatOptions([...GLOBAL_OPTIONS, { long: 'version', type: 'boolean', description: 'print the version' }]),
     '',
-    'Exit codes: 0 ok, 1 failure, 2 usage, 3 nothing to act on, 69 daemon unreachable.',
+    'Exit codes: 0 ok, 1 failure, 2 usage, 3 nothing to act on, 69 daemon unreachable;',
+    "run: 124 timeout, 130 Ctrl+C, 143 SIGTERM, else the command's own code.",
+    `Commands moving a run along take --run RUN (default: $SHADOW_RUN_ID, else the active run).`,
     "Run 'shadowctl COMMAND --help' for a command's options and examples.",
   ].join('\n');
 }
 
 /** The usage line of a command, as printed after usage errors. */
 export function commandUsage(spec: CommandSpec): string {
+  // Options go before a `--` (after it everything is the wrapped command's own arguments).
+  const dashes = spec.usage.indexOf(' -- ');
+  if (dashes >= 0) return `shadowctl ${spec.usage.slice(0, dashes)} [-C DIR] [--json]${spec.usage.slice(dashes)}`;
   return `shadowctl ${spec.usage} [-C DIR] [--json]`;
 }
 

@@ -84,6 +84,7 @@ async function main(argv: string[], out: Output): Promise<number> {
         const autoStart = opts.autoStart ?? env.SHADOW_NO_AUTOSTART !== '1';
         return ShadowClient.connect({ workspace, autoStart, env, clientName: 'shadowctl' });
       },
+      notice: (line) => void process.stderr.write(`${line}\n`),
     };
     const result = await command.run(args, ctx);
     out.result(result);

@@ -15,6 +15,8 @@ export interface OptionSpec {
   type: 'boolean' | 'string';
   /** Placeholder of the value in help, e.g. "MSG" (string options only). */
   value?: string;
+  /** The option may repeat; its value is then a list (string options only). */
+  multiple?: boolean;
   /** One-line description for --help. */
   description: string;
 }
@@ -42,7 +44,7 @@ export interface CommandSpec {
 /** The result of parsing one command's arguments. */
 export interface ParsedArgs {
   /** Option values by long name. */
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
   /** Positional arguments, in order. */
   positionals: string[];
 }
@@ -56,8 +58,10 @@ export const GLOBAL_OPTIONS: OptionSpec[] = [
 
 /** Parses `argv` (the words after the command name) against `spec`; throws USAGE on any misuse. */
 export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
-  const options: Record<string, { type: 'boolean' | 'string'; short?: string }> = {};
-  for (const o of [...spec.options, ...GLOBAL_OPTIONS]) options[o.long] = o.short ? { type: o.type, short: o.short } : { type: o.type };
+  const options: Record<string, { type: 'boolean' | 'string'; short?: string; multiple?: boolean }> = {};
+  for (const o of [...spec.options, ...GLOBAL_OPTIONS]) {
+    options[o.long] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+  }
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
@@ -82,6 +86,12 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs 
 export function stringOption(args: ParsedArgs, name: string): string | undefined {
   const v = args.values[name];
   return typeof v === 'string' ? v : undefined;
+}
+
+/** Reads a repeatable string option (declared `multiple`): every value in order, [] when absent. */
+export function stringListOption(args: ParsedArgs, name: string): string[] {
+  const v = args.values[name];
+  return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
 }
 
 /** Reads a positive integer option; a non-integer is a usage error naming the option. */

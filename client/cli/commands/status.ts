@@ -10,7 +10,7 @@ export const command: Command = {
   spec: {
     name: 'status',
     usage: 'status',
-    summary: 'Show the daemon, the watcher and the latest checkpoint.',
+    summary: 'Show the daemon, the watcher, the latest checkpoint and the active run.',
     description: 'Starts the daemon if none runs. --json prints the daemon\'s Status result as is:\n`daemon`, `run`, `watcher`, `lastCheckpoint`, `files`.',
     options: [],
     minPositionals: 0,
@@ -38,12 +38,22 @@ export function statusLines(s: ResultOf<typeof Status>, style: Style, now: numbe
   const last = s.lastCheckpoint
     ? `${style.bold(shortOid(s.lastCheckpoint.commit))} on ${s.lastCheckpoint.ref}, ${ago(now - s.lastCheckpoint.time * 1000)} (${s.files} files)`
     : 'none yet';
-  return [
+  const lines = [
     `Workspace   ${d.workspace}`,
     `Daemon      pid ${d.pid}, v${d.version}, up ${duration(d.uptimeMs)}`,
     `Watcher     ${watcher}`,
     `Checkpoint  ${last}`,
   ];
+  if (s.run) lines.push(`Run         ${runLine(s.run, style)}`);
+  return lines;
+}
+
+/** `r2025…-3f9c 'migrate' running, phase data (2/3), 3 checkpoints, 1 step`. */
+function runLine(r: NonNullable<ResultOf<typeof Status>['run']>, style: Style): string {
+  const index = r.phase === null ? -1 : r.phases.indexOf(r.phase);
+  const phase = r.phase === null ? '' : `, phase ${r.phase}${index >= 0 ? ` (${index + 1}/${r.phases.length})` : ''}`;
+  const unsafe = r.unsafe > 0 ? `, ${style.yellow('in an unsafe section')}` : '';
+  return `${style.bold(r.id)} '${r.name}' ${r.status}${phase}, ${r.checkpoints} checkpoint${r.checkpoints === 1 ? '' : 's'}, ${r.steps} step${r.steps === 1 ? '' : 's'}${unsafe}`;
 }
 
 /** A coarse duration: "5s", "3m", "2h", "4d". */
