@@ -19,7 +19,9 @@ import { createDaemonLogger } from './logger.js';
 import { assertSocketPathLength, ensureRuntimeDir } from './runtimeDir.js';
 import { Dispatcher } from './server/dispatcher.js';
 import { IpcServer } from './server/ipcServer.js';
+import { RunManager } from './runs/runManager.js';
 import { loadWorkspaceIgnoreRules } from './store/ignoreRules.js';
+import { recoverJournal, setJournalAside } from './store/journaledRestore.js';
 import { SnapshotEngine } from './store/snapshotEngine.js';
 import { ensureStateDirs, resolveWorkspaceLayout } from './workspaceLayout.js';
 import { acquireWorkspaceLock } from './workspaceLock.js';
@@ -60,13 +62,16 @@ async function main(): Promise<number> {
 
   const ignore = loadWorkspaceIgnoreRules({ root: layout.workspace, gitDir: layout.userGitDir, stateDirRel: layout.stateDirRel, configIgnore: config.ignore });
   let server: IpcServer | null = null;
+  let runs: RunManager | null = null;
   const engine = new SnapshotEngine({
     layout,
     config,
     ignore,
     logger,
     onCheckpoint: (c) => server?.broadcast({ event: 'checkpoint', data: { commit: c.commit, tree: c.tree, ref: c.ref, run: c.run, files: c.files } }),
+    onRootEntry: (name) => runs?.onRootEntry(name),
   });
+  runs = new RunManager({ engine, ignore, config, layout, logger, emit: (event, data) => server?.broadcast({ event, data }) });
 
   let shuttingDown: Promise<number> | null = null;
   let markStopped: (code: number) => void = () => undefined;
@@ -77,6 +82,7 @@ async function main(): Promise<number> {
     engine,
     ignore,
     logger,
+    runs,
     socketPath,
     startedAt: Date.now(),
     requestShutdown: (reason) => void shutdown(reason),
@@ -85,7 +91,7 @@ async function main(): Promise<number> {
   const dispatcher = new Dispatcher({
     zod: z,
     logger,
-    hello: () => ({ version: SHADOW_VERSION, pid: process.pid, workspace: layout.workspace, capabilities: ['events', 'checkpoint', 'diff', 'restore'] }),
+    hello: () => ({ version: SHADOW_VERSION, pid: process.pid, workspace: layout.workspace, capabilities: ['events', 'checkpoint', 'diff', 'restore', 'runs', 'cancel', 'undo'] }),
   });
   registerHandlers(dispatcher, ctx);
 
@@ -99,6 +105,8 @@ async function main(): Promise<number> {
       }, config.gracefulShutdownTimeout);
       force.unref();
       server?.broadcast({ event: 'shutdown', data: { reason } });
+      // S2.4: every active run is interrupted with a final checkpoint, resumable, before the exit.
+      await runs?.shutdown();
       // Let the answer to a `shutdown` request reach its client before the server closes.
       await new Promise((r) => setImmediate(r));
       await server?.stop();
@@ -124,6 +132,22 @@ async function main(): Promise<number> {
 
   try {
     await engine.start();
+    // S2.5: a restore a crash interrupted is completed before anything else is served.
+    const recovered = await engine.exclusive(() => recoverJournal(engine, ignore)).catch((err: unknown) => {
+      // Refusing to start would leave the user with no daemon at all; the pre-abort commit is
+      // still on refs/shadow/undo, so the state before the interrupted restore is not lost.
+      const aside = setJournalAside(layout.stateDir);
+      fatal(`could not complete the interrupted restore (${String(err)}); journal kept as ${aside}; \`shadowctl undo\` restores the state before it`);
+      logger.error({ err: String(err), journal: aside }, 'interrupted restore could not be completed');
+      return null;
+    });
+    if (recovered) {
+      logger.warn(
+        { op: recovered.op, run: recovered.run, target: recovered.target, preAbort: recovered.preAbort, restored: recovered.result.restored.length, removed: recovered.result.removed.length },
+        'completed a restore interrupted by a crash',
+      );
+    }
+    runs.init(recovered?.op === 'cancel' ? recovered.run : null);
     server = new IpcServer({ socketPath, dispatcher, logger });
     await server.start();
   } catch (err) {

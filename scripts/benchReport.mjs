@@ -70,9 +70,12 @@ export function renderResults(r) {
     coldRows.forEach(([label, c], i) => {
       const ratioC = c.shadow.median / c.native.median;
       const target = !big && i === 0 ? '≤ 1.5×' : '';
-      out.push(row([label, stat(c.shadow), stat(c.native), x(ratioC), target, target ? verdict(ratioC <= 1.5, false) : '']));
+      const failed = c.failures.length ? ` (+${c.failures.length} failed)` : '';
+      out.push(row([label, c.shadow.n ? stat(c.shadow) + failed : `all ${c.failures.length} runs failed`, stat(c.native), c.shadow.n ? x(ratioC) : '—', target, target ? verdict(c.shadow.n > 0 && !c.failures.length && ratioC <= 1.5, false) : '']));
     });
     out.push('');
+    for (const [label, c] of coldRows) for (const f of c.failures) out.push(`- **Failed cold run** (${label}): \`shadowctl checkpoint\` ${f}`);
+    if (coldRows.some(([, c]) => c.failures.length)) out.push('');
     out.push(`**Daemon memory** after the checkpoints: VmRSS ${inc.mem.rss.toFixed(0)} MB (peak VmHWM ${inc.mem.hwm.toFixed(0)} MB).`, '');
   }
   out.push(END);

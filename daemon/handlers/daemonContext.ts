@@ -1,6 +1,7 @@
 /** What every request handler may use: the workspace's store and the daemon's identity. */
 import type { ShadowConfig } from '../../shared/config.js';
 import type { Logger } from 'pino';
+import type { RunManager } from '../runs/runManager.js';
 import type { IgnoreRules } from '../store/ignoreRules.js';
 import type { SnapshotEngine } from '../store/snapshotEngine.js';
 import type { WorkspaceLayout } from '../workspaceLayout.js';
@@ -12,6 +13,8 @@ export interface DaemonContext {
   engine: SnapshotEngine;
   ignore: IgnoreRules;
   logger: Logger;
+  /** The workspace's runs (S4) and their cancellation (S5). */
+  runs: RunManager;
   socketPath: string;
   startedAt: number;
   /** Starts a graceful shutdown after the current response is sent. */

@@ -20,7 +20,7 @@ export async function handleStatus(ctx: DaemonContext): Promise<ResultOf<typeof 
   const reason = ctx.engine.watcher.pendingRescan;
   return {
     daemon: daemonInfo(ctx),
-    run: null,
+    run: ctx.runs.statusRun(),
     watcher: { mode: reason ? 'scan' : 'events', pending: ctx.engine.watcher.pendingCount, reason },
     lastCheckpoint: await ctx.engine.latestCached(),
     files: ctx.engine.index.size,

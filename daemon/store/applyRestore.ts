@@ -1,9 +1,14 @@
 /**
  * Carries out a restore plan on disk (S1.8): file by file, each write an atomic rename, never
  * following a symlink inside the workspace and never writing or deleting outside it.
+ *
+ * File system calls are synchronous on purpose (S5.9): a restore's own writes make the watcher
+ * re-read every touched directory, lstat-ing each entry on the libuv thread pool, and async calls
+ * queued behind that flood made a 150-file restore take a second. The work yields to the event
+ * loop every YIELD_MS so requests such as `status` are still answered during a big restore.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readdir, realpath, rename, rmdir, symlink, unlink } from 'node:fs/promises';
+import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ShadowError } from '../../shared/errors.js';
@@ -15,6 +20,9 @@ import { validateTreePath } from './validateTreePath.js';
 
 /** Prefix of the temp names restore writes before renaming; the watcher can skip them. */
 export const RESTORE_TMP_PREFIX = '.shadow-tmp-';
+
+/** Longest stretch of synchronous restore work between two yields to the event loop, ms. */
+const YIELD_MS = 50;
 
 /** What a restore did. Failures are not thrown: they are listed in `preserved` as 'error: <errno>'. */
 export interface RestoreResult {
@@ -49,28 +57,38 @@ export async function applyRestore(root: string, plan: RestorePlan, readBlob: Bl
     }
   }
   // Work from the real root so that a symlinked workspace path is followed once, here, and never below.
-  const base = await realpath(root).catch((err: unknown) => {
+  let base: string;
+  try {
+    base = realpathSync(root);
+  } catch (err) {
     throw new ShadowError('WORKSPACE_INVALID', `Cannot restore into ${root}: ${errnoOf(err)}`, { workspace: root, errno: errnoOf(err) });
-  });
+  }
   const restored: string[] = [];
   const removed: string[] = [];
   const preserved: PreservedPath[] = [...plan.preserved];
   const removable = new Set(plan.remove);
   const total = plan.remove.length + plan.write.length;
   let done = 0;
-  const step = (): void => opts.onProgress?.(++done, total);
+  let slice = Date.now();
+  const step = async (): Promise<void> => {
+    opts.onProgress?.(++done, total);
+    if (Date.now() - slice >= YIELD_MS) {
+      await new Promise((r) => setImmediate(r));
+      slice = Date.now();
+    }
+  };
   const failed = (path: string, err: unknown): void => {
     preserved.push({ path, reason: `error: ${errnoOf(err)}` });
   };
 
   for (const path of plan.remove) {
     try {
-      if (await removeFile(base, path)) removed.push(path);
+      if (removeFile(base, path)) removed.push(path);
       else preserved.push({ path, reason: `in the way: ${path}` });
     } catch (err) {
       failed(path, err);
     }
-    step();
+    await step();
   }
 
   for (const { path, entry } of plan.write) {
@@ -81,10 +99,10 @@ export async function applyRestore(root: string, plan: RestorePlan, readBlob: Bl
     } catch (err) {
       failed(path, err);
     }
-    step();
+    await step();
   }
 
-  await removeEmptiedDirs(base, removed);
+  removeEmptiedDirs(base, removed);
   restored.sort(comparePaths);
   removed.sort(comparePaths);
   preserved.sort((a, b) => comparePaths(a.path, b.path));
@@ -95,14 +113,14 @@ export async function applyRestore(root: string, plan: RestorePlan, readBlob: Bl
  * Unlinks one file or symlink. True when it is gone (or was never there as a workspace path,
  * e.g. behind a symlinked parent); false when a directory stands there.
  */
-async function removeFile(base: string, path: string): Promise<boolean> {
-  const parents = await walkParents(base, path, false, new Set());
+function removeFile(base: string, path: string): boolean {
+  const parents = walkParents(base, path, false, new Set());
   if (parents.kind !== 'ok') return true;
   const abs = join(base, path);
-  const st = await lstatOrNull(abs);
+  const st = lstatOrNull(abs);
   if (!st) return true;
   if (st.isDirectory()) return false;
-  await unlink(abs);
+  unlinkSync(abs);
   return true;
 }
 
@@ -110,12 +128,12 @@ async function removeFile(base: string, path: string): Promise<boolean> {
 async function writeEntry(base: string, path: string, entry: FlatEntry, readBlob: BlobReader, removable: Set<string>): Promise<true | string> {
   // Read first: a missing blob must not cost the user a directory.
   const content = await readBlob(entry.oid);
-  const parents = await walkParents(base, path, true, removable);
+  const parents = walkParents(base, path, true, removable);
   if (parents.kind === 'blocked') return parents.at;
   const abs = join(base, path);
-  const st = await lstatOrNull(abs);
-  if (st?.isDirectory() && !(await removeEmptyTree(abs))) return path;
-  await atomicWrite(abs, entry, content);
+  const st = lstatOrNull(abs);
+  if (st?.isDirectory() && !removeEmptyTree(abs)) return path;
+  atomicWrite(abs, entry, content);
   return true;
 }
 
@@ -123,34 +141,34 @@ async function writeEntry(base: string, path: string, entry: FlatEntry, readBlob
  * Checks each parent component of `path` with lstat. With `create`, makes missing directories
  * and replaces a symlink or file the plan removes; anything else not a directory blocks.
  */
-async function walkParents(base: string, path: string, create: boolean, removable: Set<string>): Promise<ParentState> {
+function walkParents(base: string, path: string, create: boolean, removable: Set<string>): ParentState {
   const parts = path.split('/');
   for (let i = 1; i < parts.length; i++) {
     const rel = parts.slice(0, i).join('/');
     const abs = join(base, rel);
-    const st = await lstatOrNull(abs);
+    const st = lstatOrNull(abs);
     if (st?.isDirectory()) continue;
     if (!create) return { kind: 'absent' };
     if (st) {
       // Unlink the link itself, never what it points to; only if the plan deletes it anyway.
       if (!removable.has(rel) || !(st.isSymbolicLink() || st.isFile())) return { kind: 'blocked', at: rel };
-      await unlink(abs);
+      unlinkSync(abs);
     }
-    await mkdir(abs, 0o755);
+    mkdirSync(abs, 0o755);
   }
   return { kind: 'ok' };
 }
 
 /** Removes `dir` if it holds nothing but (nested) empty directories; true when it is gone. */
-async function removeEmptyTree(dir: string): Promise<boolean> {
+function removeEmptyTree(dir: string): boolean {
   let empty = true;
-  for (const dirent of await readdir(dir, { withFileTypes: true })) {
+  for (const dirent of readdirSync(dir, { withFileTypes: true })) {
     // Dirent types come from lstat semantics: a symlink to a directory is not a directory here.
-    if (!dirent.isDirectory() || !(await removeEmptyTree(join(dir, dirent.name)))) empty = false;
+    if (!dirent.isDirectory() || !removeEmptyTree(join(dir, dirent.name))) empty = false;
   }
   if (!empty) return false;
   try {
-    await rmdir(dir);
+    rmdirSync(dir);
     return true;
   } catch (err) {
     if (errnoOf(err) === 'ENOTEMPTY' || errnoOf(err) === 'EEXIST') return false;
@@ -159,24 +177,28 @@ async function removeEmptyTree(dir: string): Promise<boolean> {
 }
 
 /** Temp file (or link) in the destination's directory, explicit mode, then rename over. */
-async function atomicWrite(abs: string, entry: FlatEntry, content: Uint8Array): Promise<void> {
+function atomicWrite(abs: string, entry: FlatEntry, content: Uint8Array): void {
   const tmp = join(dirname(abs), `${RESTORE_TMP_PREFIX}${randomBytes(8).toString('hex')}`);
   try {
     if (entry.mode === '120000') {
-      await symlink(Buffer.from(content), tmp);
+      symlinkSync(Buffer.from(content), tmp);
     } else {
       // 'wx' = O_CREAT|O_EXCL: never opens an existing name, so never through a planted symlink.
-      const fh = await open(tmp, 'wx', 0o600);
+      const fd = openSync(tmp, 'wx', 0o600);
       try {
-        await fh.writeFile(content);
-        await fh.chmod(entry.mode === '100755' ? 0o755 : 0o644); // explicit: umask must not matter
+        for (let off = 0; off < content.length; ) off += writeSync(fd, content, off, content.length - off);
+        fchmodSync(fd, entry.mode === '100755' ? 0o755 : 0o644); // explicit: umask must not matter
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
     }
-    await rename(tmp, abs);
+    renameSync(tmp, abs);
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never created
+    }
     throw err;
   }
 }
@@ -185,7 +207,7 @@ async function atomicWrite(abs: string, entry: FlatEntry, content: Uint8Array): 
  * Removes directories left empty by the removals, deepest first, never the root and never a
  * directory that still holds anything (ignored files keep their directories).
  */
-async function removeEmptiedDirs(base: string, removed: string[]): Promise<void> {
+function removeEmptiedDirs(base: string, removed: string[]): void {
   const dirs = new Set<string>();
   for (const path of removed) {
     for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1)) dirs.add(path.slice(0, i));
@@ -194,9 +216,9 @@ async function removeEmptiedDirs(base: string, removed: string[]): Promise<void>
   for (const dir of [...dirs].sort((a, b) => depth(b) - depth(a) || comparePaths(a, b))) {
     try {
       // rmdir resolves every component but the last: all of them must still be real directories.
-      if ((await walkParents(base, dir, false, new Set())).kind !== 'ok') continue;
-      const st = await lstatOrNull(join(base, dir));
-      if (st?.isDirectory()) await rmdir(join(base, dir));
+      if (walkParents(base, dir, false, new Set()).kind !== 'ok') continue;
+      const st = lstatOrNull(join(base, dir));
+      if (st?.isDirectory()) rmdirSync(join(base, dir));
     } catch {
       // Not empty, or vanished: either way it is not ours to remove.
     }
@@ -204,9 +226,9 @@ async function removeEmptiedDirs(base: string, removed: string[]): Promise<void>
 }
 
 /** lstat that answers null for a missing path (or a parent that is not a directory). */
-async function lstatOrNull(abs: string): Promise<Stats | null> {
+function lstatOrNull(abs: string): Stats | null {
   try {
-    return await lstat(abs);
+    return lstatSync(abs);
   } catch (err) {
     if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return null;
     throw err;

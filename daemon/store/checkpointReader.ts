@@ -3,7 +3,10 @@
  * which is good at exactly this), resolving what a user types (`auto`, `auto~2`, an oid prefix)
  * and listing history across every shadow ref.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
 import { ShadowError } from '../../shared/errors.js';
 import type { DecodedCommit } from './commitCodec.js';
@@ -39,7 +42,8 @@ export class CheckpointReader {
 
   /** Reads an object's content, checking its type. */
   async readObject(oid: string, type: 'commit' | 'tree' | 'blob'): Promise<Uint8Array> {
-    let result: { type: string; object: unknown };
+    let result: { type: string; object: unknown } | null = this.readLoose(oid, type);
+    if (result) return result.object as Uint8Array;
     try {
       // A fresh cache per call: isomorphic-git's cache object grows without bound (LIBRARIES.md).
       result = (await git.readObject({ fs, gitdir: this.gitDir, oid, format: 'content', cache: {} })) as { type: string; object: unknown };
@@ -50,6 +54,36 @@ export class CheckpointReader {
     }
     if (result.type !== type) throw new ShadowError('CHECKPOINT_NOT_FOUND', `${oid} is a ${result.type}, not a ${type}`, { oid, type, found: result.type });
     return result.object as Uint8Array;
+  }
+
+  /**
+   * Reads a loose object directly (synchronous read, zlib inflate, SHA-1 check): ~50 times faster
+   * than isomorphic-git's pako path, and it never waits behind the libuv thread pool, which a
+   * watcher re-reading directories can keep busy during a restore (S5.9). Null when the object
+   * is not loose (packed: isomorphic-git reads it).
+   */
+  private readLoose(oid: string, type: string): { type: string; object: Uint8Array } | null {
+    if (!FULL_OID.test(oid)) return null;
+    let deflated: Buffer;
+    try {
+      deflated = fs.readFileSync(join(this.gitDir, 'objects', oid.slice(0, 2), oid.slice(2)));
+    } catch {
+      return null;
+    }
+    let raw: Buffer;
+    try {
+      raw = inflateSync(deflated);
+    } catch (err) {
+      throw new ShadowError('OBJECT_CORRUPT', `Cannot inflate ${type} ${oid}: ${(err as Error).message}`, { oid, type }, { cause: err });
+    }
+    const nul = raw.indexOf(0);
+    const [found, size] = raw.subarray(0, Math.max(nul, 0)).toString('latin1').split(' ');
+    const body = raw.subarray(nul + 1);
+    if (nul < 0 || Number(size) !== body.length || createHash('sha1').update(raw).digest('hex') !== oid) {
+      throw new ShadowError('OBJECT_CORRUPT', `Loose object ${oid} is corrupt (header or hash mismatch)`, { oid, type });
+    }
+    if (found !== type) throw new ShadowError('CHECKPOINT_NOT_FOUND', `${oid} is a ${found}, not a ${type}`, { oid, type, found });
+    return { type: found, object: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) };
   }
 
   /** A commit with its Shadow trailers. */

@@ -16,6 +16,7 @@ import { constants, closeSync, fstatSync, openSync, readFileSync } from 'node:fs
 import { join } from 'node:path';
 import ignore from 'ignore';
 import { ShadowError } from '../../shared/errors.js';
+import { ABORT_FILE, REVIEW_FILE } from '../../shared/runModel.js';
 import { commonGitDir, findExcludesFile, readIgnoreCase, readTextOrNull } from './gitConfigReader.js';
 
 /** Returns the text of the ignore file (`.gitignore`) in workspace-relative dir `dirRel` ('' = root), or null. Synchronous on purpose. */
@@ -256,7 +257,9 @@ export function loadWorkspaceIgnoreRules(opts: {
     ...readExcludes(),
     reloadExcludes: readExcludes,
     alwaysIgnoredNames: ['.git'],
-    alwaysIgnoredPaths: opts.stateDirRel ? [opts.stateDirRel] : [],
+    // The abort file and the review marker are Shadow's own signals, never part of a snapshot and
+    // never deleted by a restore (S5.1, S5.3).
+    alwaysIgnoredPaths: [...(opts.stateDirRel ? [opts.stateDirRel] : []), ABORT_FILE, REVIEW_FILE],
     ignoreCase: readIgnoreCase(opts.gitDir, env),
   });
 }

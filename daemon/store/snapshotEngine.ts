@@ -43,6 +43,8 @@ export interface SnapshotEngineOptions {
   logger: WatcherLogger & { debug(obj: object, msg: string): void };
   /** Called after every commit written (to push events). */
   onCheckpoint?: (c: CheckpointWritten) => void;
+  /** Called with the name of a root entry the watcher reports changed (abort file, S5.1). */
+  onRootEntry?: (name: string) => void;
 }
 
 /** Refs written by the store. */
@@ -81,6 +83,7 @@ export class SnapshotEngine {
       ignore,
       logger,
       onActivity: () => this.armAutoSnapshot(),
+      ...(opts.onRootEntry ? { onRootEntry: opts.onRootEntry } : {}),
     });
   }
 

@@ -4,16 +4,12 @@
  */
 import { ShadowError } from '../../shared/errors.js';
 import type { RestoreResult } from './applyRestore.js';
-import { applyRestore } from './applyRestore.js';
 import type { FlatTreeDiff } from './diffFlatTrees.js';
 import { diffFlatTrees } from './diffFlatTrees.js';
-import type { FlatTree } from './flatTree.js';
 import type { IgnoreRules } from './ignoreRules.js';
-import { readerFromMap } from './ignoreRules.js';
-import { planRestore } from './restorePlan.js';
+import { journaledRestore } from './journaledRestore.js';
 import type { SnapshotEngine } from './snapshotEngine.js';
 import { REFS } from './snapshotEngine.js';
-import { splitPath } from './snapshotIndex.js';
 
 /** A diff result naming the checkpoint compared. */
 export interface WorkingTreeDiff extends FlatTreeDiff {
@@ -45,42 +41,20 @@ export function diffWorkingTree(engine: SnapshotEngine, spec?: string): Promise<
   });
 }
 
-/** The ignore rules recorded in a checkpoint: its `.gitignore` files with today's other sources. */
-async function rulesOfTree(engine: SnapshotEngine, live: IgnoreRules, tree: FlatTree): Promise<IgnoreRules> {
-  const texts = new Map<string, string>();
-  for (const [path, entry] of tree) {
-    const [dir, name] = splitPath(path);
-    if (name === '.gitignore' && entry.mode !== '120000') texts.set(dir, Buffer.from(await engine.reader.readBlob(entry.oid)).toString('utf8'));
-  }
-  return live.withIgnoreFiles(readerFromMap(texts));
-}
-
 /**
  * Makes the working tree (or `paths` of it) equal to a checkpoint. The current state is first
- * committed on refs/shadow/undo (kind pre-abort), so the restore itself can be undone (S5.4).
+ * committed on refs/shadow/undo (kind pre-abort), so the restore itself can be undone (S5.4),
+ * and the restore is journaled so a crash in the middle is completed at the next start (S2.5).
  */
 export function restoreWorkingTree(engine: SnapshotEngine, live: IgnoreRules, spec: string, paths?: string[]): Promise<WorkingTreeRestore> {
   return engine.exclusive(async () => {
     const commit = (await engine.reader.resolve(spec)).commit;
-    const target = await engine.reader.readFlatTree((await engine.reader.readCommit(commit)).tree);
-    const targetRules = await rulesOfTree(engine, live, target);
-    const pre = await engine.commitWorkingTree(REFS.undo, `before restore to ${commit.slice(0, 12)}`, { kind: 'pre-abort', reason: 'restore' });
-    const plan = planRestore({
-      target,
-      current: engine.index.flat(),
-      uncaptured: engine.scanner.uncaptured,
-      isIgnoredNow: (p, isDir) => live.isIgnoredDeep(p, isDir),
-      isIgnoredInTarget: (p, isDir) => targetRules.isIgnoredDeep(p, isDir),
-      ...(paths ? { paths } : {}),
+    const r = await journaledRestore(engine, live, {
+      commit,
+      paths: paths ?? null,
+      preAbort: { subject: `before restore to ${commit.slice(0, 12)}`, meta: { kind: 'pre-abort', reason: 'restore' } },
+      op: 'restore',
     });
-    const result = await applyRestore(engine.layout.workspace, plan, (oid) => engine.reader.readBlob(oid));
-    // Re-read what the restore touched so the index (and the next checkpoint) match the disk.
-    const touched = new Set<string>();
-    for (const p of [...result.restored, ...result.removed]) {
-      touched.add(p);
-      for (let d = splitPath(p)[0]; d !== ''; d = splitPath(d)[0]) touched.add(d);
-    }
-    engine.scanner.scanPaths(touched);
-    return { checkpoint: commit, preRestore: pre.commit, ...result };
+    return { checkpoint: commit, preRestore: r.preAbort, restored: r.restored, removed: r.removed, preserved: r.preserved };
   });
 }

@@ -49,6 +49,8 @@ export interface WatcherOptions {
   logger: WatcherLogger;
   /** Called on every event in the workspace (drives the auto-snapshot quiet period). */
   onActivity?: () => void;
+  /** Called with the name of a root entry an event names (the abort file is noticed this way, S5.1). */
+  onRootEntry?: (name: string) => void;
 }
 
 interface ChokidarInternals {
@@ -179,6 +181,7 @@ export class WorkspaceWatcher {
       return;
     }
     const child = dir ? `${dir}/${evPath}` : evPath;
+    if (!dir) this.opts.onRootEntry?.(evPath);
     this.paths.add(child);
     if (event === 'rename') {
       // The entry was created, deleted or replaced: if it was a watched directory, its watch

@@ -5,6 +5,8 @@ export const Checkpoint = defineMethod('checkpoint', 'Take a checkpoint of the w
   params: z.strictObject({
     /** Subject line of the checkpoint commit. */
     message: z.string().max(10_000).optional(),
+    /** Commit on this run's ref (default: the active run's, if any). */
+    run: z.string().max(100).optional(),
   }),
   result: z.strictObject({
     commit: z.string(),

@@ -22,9 +22,35 @@ import { Diff } from './diff.js';
 import { Restore } from './restore.js';
 import { Shutdown } from './shutdown.js';
 import { Subscribe } from './subscribe.js';
+import { RunStart } from './runStart.js';
+import { RunPhase, RunStep, RunUnsafe, RunError, RunFinish, RunRegister } from './runProgress.js';
+import { RunGet } from './runGet.js';
+import { Cancel } from './cancel.js';
+import { Undo } from './undo.js';
+import { CancellationLog } from './cancellationLog.js';
 
 /** All methods, for the dispatcher and the protocol docs. */
-export const ALL_METHODS = [Hello, Status, Checkpoint, Log, Diff, Restore, Shutdown, Subscribe] as const;
+export const ALL_METHODS = [
+  Hello,
+  Status,
+  Checkpoint,
+  Log,
+  Diff,
+  Restore,
+  Shutdown,
+  Subscribe,
+  RunStart,
+  RunPhase,
+  RunStep,
+  RunUnsafe,
+  RunError,
+  RunFinish,
+  RunRegister,
+  RunGet,
+  Cancel,
+  Undo,
+  CancellationLog,
+] as const;
 
 /** Any declared method. */
 export type AnyMethod = (typeof ALL_METHODS)[number];

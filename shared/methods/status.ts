@@ -1,12 +1,13 @@
 import { defineMethod } from '../defineMethod.js';
-import { daemonInfo } from '../schemas.js';
+import { daemonInfo, runSummary } from '../schemas.js';
 
-/** Daemon identity, watcher health and the active run (null until runs exist). */
+/** Daemon identity, watcher health and the active top-level run (null when none). */
 export const Status = defineMethod('status', 'Daemon identity, watcher state and the active run.', (z) => ({
   params: z.strictObject({}),
   result: z.strictObject({
     daemon: daemonInfo(z),
-    run: z.null(),
+    /** The active top-level run (running or cancelling), or null. */
+    run: runSummary(z).nullable(),
     watcher: z.strictObject({
       /** "events" when the watcher vouches for completeness, "scan" when the next checkpoint rescans. */
       mode: z.enum(['events', 'scan']),

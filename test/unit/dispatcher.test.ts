@@ -185,7 +185,7 @@ describe('Dispatcher (S3.2, S3.3)', () => {
   it('S3.2 subscribe sets the session filter; unknown events → INVALID_PARAMS', async () => {
     const { d } = make({ validateResults: true });
     const all = session();
-    expect(resultOf(await d.dispatch(req(1, 'subscribe', {}), all))).toEqual({ events: ['checkpoint', 'restore', 'watcher', 'shutdown'] });
+    expect(resultOf(await d.dispatch(req(1, 'subscribe', {}), all))).toEqual({ events: ['checkpoint', 'restore', 'watcher', 'shutdown', 'run', 'cancel'] });
     const some = session();
     expect(resultOf(await d.dispatch(req(1, 'subscribe', { events: ['restore'] }), some))).toEqual({ events: ['restore'] });
     const bad = session();

@@ -1,0 +1,186 @@
+/**
+ * Restores that survive a SIGKILL at any instant (S2.5). Before the first file is touched, a
+ * journal `<stateDir>/journal.json` records the target and the pre-abort commit; it is deleted
+ * once the restore is done. A daemon that finds a journal at start restores to its target again
+ * before serving: a restore is idempotent (it compares the tree with the target afresh), so
+ * redoing a half-applied one completes it, and the pre-abort commit still undoes it (S5.4).
+ */
+import { readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { ShadowError } from '../../shared/errors.js';
+import { writeTempFile } from '../writeTempFile.js';
+import type { RestoreResult } from './applyRestore.js';
+import { applyRestore } from './applyRestore.js';
+import type { CheckpointMeta } from './commitCodec.js';
+import type { FlatTree } from './flatTree.js';
+import type { IgnoreRules } from './ignoreRules.js';
+import { readerFromMap } from './ignoreRules.js';
+import type { RestorePlan } from './restorePlan.js';
+import { planRestore } from './restorePlan.js';
+import type { SnapshotEngine } from './snapshotEngine.js';
+import { REFS } from './snapshotEngine.js';
+import { splitPath } from './snapshotIndex.js';
+
+/** Name of the restore journal in the state folder. */
+export const JOURNAL_FILE = 'journal.json';
+
+/** What an interrupted restore needs to be completed (S2.5). */
+export interface RestoreJournalEntry {
+  /** What started the restore. */
+  op: 'cancel' | 'undo' | 'restore';
+  /** The run being cancelled, if any. */
+  run: string | null;
+  /** The commit the tree is being brought to. */
+  target: string;
+  /** The commit holding the state before the restore (on refs/shadow/undo). */
+  preAbort: string;
+  /** Path filters of a partial restore; null for the whole tree. */
+  paths: string[] | null;
+  /** ISO time the restore began. */
+  startedAt: string;
+}
+
+/** The pre-abort snapshot a restore takes first: its subject and trailers. */
+export interface PreAbortSpec {
+  subject: string;
+  meta: CheckpointMeta;
+}
+
+/** A planned restore of the whole tree (or `paths`) to `commit`, against the refreshed index. */
+export interface PlannedRestore {
+  commit: string;
+  target: FlatTree;
+  plan: RestorePlan;
+}
+
+/** What journaledRestore did. */
+export interface JournaledRestoreResult extends RestoreResult {
+  /** The commit restored. */
+  checkpoint: string;
+  /** The pre-abort commit taken first. */
+  preAbort: string;
+}
+
+/** Path of the journal of a state folder. */
+export function journalPath(stateDir: string): string {
+  return join(stateDir, JOURNAL_FILE);
+}
+
+/** The pending journal entry, or null. A journal that cannot be parsed is an error: never guess. */
+export function readJournal(stateDir: string): RestoreJournalEntry | null {
+  let text: string;
+  try {
+    text = readFileSync(journalPath(stateDir), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const entry = JSON.parse(text) as Partial<RestoreJournalEntry>;
+  if (typeof entry.target !== 'string' || !/^[0-9a-f]{40}$/.test(entry.target)) {
+    throw new ShadowError('INTERNAL', `Restore journal ${journalPath(stateDir)} names no target commit`, { journal: journalPath(stateDir) });
+  }
+  return { op: entry.op ?? 'restore', run: entry.run ?? null, target: entry.target, preAbort: entry.preAbort ?? '', paths: entry.paths ?? null, startedAt: entry.startedAt ?? '' };
+}
+
+function writeJournal(stateDir: string, entry: RestoreJournalEntry): void {
+  // Temp file + rename: a journal is either absent or whole, never half written.
+  renameSync(writeTempFile(journalPath(stateDir), JSON.stringify(entry)), journalPath(stateDir));
+}
+
+function clearJournal(stateDir: string): void {
+  try {
+    unlinkSync(journalPath(stateDir));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+/**
+ * Moves a journal that cannot be completed (its target unreadable, a corrupt file) aside, so the
+ * daemon can still start; returns the new path. The pre-abort commit it names is still on
+ * refs/shadow/undo, so `undo` brings back the state from before the restore.
+ */
+export function setJournalAside(stateDir: string): string {
+  const aside = join(stateDir, `journal.failed-${Date.now()}.json`);
+  renameSync(journalPath(stateDir), aside);
+  return aside;
+}
+
+/** The ignore rules recorded in a checkpoint: its `.gitignore` files with today's other sources. */
+export async function rulesOfTree(engine: SnapshotEngine, live: IgnoreRules, tree: FlatTree): Promise<IgnoreRules> {
+  const texts = new Map<string, string>();
+  for (const [path, entry] of tree) {
+    const [dir, name] = splitPath(path);
+    if (name === '.gitignore' && entry.mode !== '120000') texts.set(dir, Buffer.from(await engine.reader.readBlob(entry.oid)).toString('utf8'));
+  }
+  return live.withIgnoreFiles(readerFromMap(texts));
+}
+
+/** Plans a restore to `commit` against the index as it is now. Must run inside `exclusive`, after a refresh. */
+async function planAgainstIndex(engine: SnapshotEngine, live: IgnoreRules, commit: string, paths: string[] | null): Promise<PlannedRestore> {
+  const target = await engine.reader.readFlatTree((await engine.reader.readCommit(commit)).tree);
+  const targetRules = await rulesOfTree(engine, live, target);
+  const plan = planRestore({
+    target,
+    current: engine.index.flat(),
+    uncaptured: engine.scanner.uncaptured,
+    isIgnoredNow: (p, isDir) => live.isIgnoredDeep(p, isDir),
+    isIgnoredInTarget: (p, isDir) => targetRules.isIgnoredDeep(p, isDir),
+    ...(paths ? { paths } : {}),
+  });
+  return { commit, target, plan };
+}
+
+/** Refreshes the index and plans a restore to `commit`, changing nothing (dry runs, S5.12). Must run inside `exclusive`. */
+export async function planRestoreTo(engine: SnapshotEngine, live: IgnoreRules, commit: string, paths: string[] | null = null): Promise<PlannedRestore> {
+  await engine.refresh();
+  return planAgainstIndex(engine, live, commit, paths);
+}
+
+/** Applies a plan and re-reads what it touched so the index (and the next checkpoint) match the disk. */
+async function applyAndRescan(engine: SnapshotEngine, plan: RestorePlan): Promise<RestoreResult> {
+  const result = await applyRestore(engine.layout.workspace, plan, (oid) => engine.reader.readBlob(oid));
+  // The files alone: the index creates and prunes their directories itself, and re-reading every
+  // parent directory would cost a scan of each one's entries (S5.9). The watcher's events for
+  // these writes come later and are checked like any others.
+  engine.scanner.scanPaths([...result.restored, ...result.removed]);
+  return result;
+}
+
+/**
+ * Makes the working tree (or `paths` of it) equal to `commit`: a pre-abort commit on
+ * refs/shadow/undo first (S5.4), then the journal, the restore, and the journal's removal.
+ * Must run inside `exclusive`.
+ */
+export async function journaledRestore(
+  engine: SnapshotEngine,
+  live: IgnoreRules,
+  req: { commit: string; paths?: string[] | null; preAbort: PreAbortSpec; op: RestoreJournalEntry['op']; run?: string | null; onPreAbort?: (commit: string) => void },
+): Promise<JournaledRestoreResult> {
+  const paths = req.paths ?? null;
+  // Read the target before committing anything: an unreadable checkpoint must not leave a pre-abort behind.
+  await engine.reader.readFlatTree((await engine.reader.readCommit(req.commit)).tree);
+  const pre = await engine.commitWorkingTree(REFS.undo, req.preAbort.subject, req.preAbort.meta);
+  req.onPreAbort?.(pre.commit);
+  const { plan } = await planAgainstIndex(engine, live, req.commit, paths);
+  const stateDir = engine.layout.stateDir;
+  writeJournal(stateDir, { op: req.op, run: req.run ?? null, target: req.commit, preAbort: pre.commit, paths, startedAt: new Date().toISOString() });
+  const result = await applyAndRescan(engine, plan);
+  clearJournal(stateDir);
+  return { checkpoint: req.commit, preAbort: pre.commit, ...result };
+}
+
+/**
+ * Completes a restore a crash interrupted (S2.5): restores to the journal's target again, with
+ * no new pre-abort commit (the journal's own still holds the state before it), then removes the
+ * journal. Returns the entry handled, or null when there was none. Must run inside `exclusive`.
+ */
+export async function recoverJournal(engine: SnapshotEngine, live: IgnoreRules): Promise<(RestoreJournalEntry & { result: RestoreResult }) | null> {
+  const entry = readJournal(engine.layout.stateDir);
+  if (!entry) return null;
+  await engine.refresh();
+  const { plan } = await planAgainstIndex(engine, live, entry.target, entry.paths);
+  const result = await applyAndRescan(engine, plan);
+  clearJournal(engine.layout.stateDir);
+  return { ...entry, result };
+}
