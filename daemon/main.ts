@@ -147,7 +147,7 @@ async function main(): Promise<number> {
         'completed a restore interrupted by a crash',
       );
     }
-    runs.init(recovered?.op === 'cancel' ? recovered.run : null);
+    runs.init(recovered);
     server = new IpcServer({ socketPath, dispatcher, logger });
     await server.start();
   } catch (err) {

@@ -67,7 +67,7 @@ function timed(cmd, args, opts) {
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, ...opts });
   const ms = performance.now() - t0;
   if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}: ${`${r.stderr}${r.stdout}`.trim().slice(0, 600)}`);
   return { ms, stdout: r.stdout.toString() };
 }
 
@@ -311,7 +311,7 @@ function scenarioCold(ws, env, tmp, runs, dropPageCache) {
           sTree = r.tree;
         } catch (err) {
           // e.g. the CLI's 15 s daemon start deadline passed: a real finding, reported, not fatal.
-          failures.push(`after ${(performance.now() - t).toFixed(0)} ms: ${String(err.message).split('\n').find((l) => l.startsWith('error')) ?? String(err.message).slice(0, 200)}`);
+          failures.push(`after ${(performance.now() - t).toFixed(0)} ms: ${String(err.message).replace(/^\S+ \S+ /, '').slice(0, 400)}`);
           progress(`  cold shadow run FAILED: ${failures.at(-1)}`);
           sTree = firstCheckpointAfterFailure(ws, env).tree;
         }

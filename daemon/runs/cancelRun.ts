@@ -11,6 +11,7 @@ import type { CancelAction } from '../../shared/runModel.js';
 import { diffFlatTrees } from '../store/diffFlatTrees.js';
 import { journaledRestore, planRestoreTo } from '../store/journaledRestore.js';
 import { cancelReportText, writeCancelReport } from './cancelReport.js';
+import type { RestoreResult } from '../store/applyRestore.js';
 import { cleanupResources } from './cleanupResources.js';
 import { changedPaths, reviewMarkerText, writeReviewMarker } from './reviewMarker.js';
 import type { RunManager } from './runManager.js';
@@ -57,18 +58,22 @@ export async function cancelRun(m: RunManager, req: CancelRequest): Promise<Canc
   const action = req.action ?? m.opts.config.policies[req.reason];
   if (req.dryRun) return dryRun(m, run, req, action);
   let forced = req.force;
-  const promise = execute(m, run, req, action, () => forced);
-  m.inflight.set(run.id, {
+  return tracked(m, run.id, execute(m, run, req, action, () => forced), () => (forced = true));
+}
+
+/** Registers a cancel in progress so that later requests join it (and may force it); removes it when done. */
+async function tracked(m: RunManager, id: string, promise: Promise<CancelResult>, onForce: () => void = () => undefined): Promise<CancelResult> {
+  m.inflight.set(id, {
     promise,
     force: () => {
-      forced = true;
+      onForce();
       m.notifyUnsafe();
     },
   });
   try {
     return await promise;
   } finally {
-    m.inflight.delete(run.id);
+    m.inflight.delete(id);
   }
 }
 
@@ -77,7 +82,7 @@ async function dryRun(m: RunManager, run: RunRecord, req: CancelRequest, action:
   const { engine, ignore } = m.opts;
   const children = descendants(m, run);
   const processes = [...children, run].flatMap((r) => r.pids).filter(isAlive);
-  const target = targetOf(run, action);
+  const target = targetOf(run, action, m.opts.config.keepPartialWork);
   const tree = await engine.exclusive(async (): Promise<TreeOutcome> => {
     if (target) {
       const { plan } = await planRestoreTo(engine, ignore, target);
@@ -89,10 +94,14 @@ async function dryRun(m: RunManager, run: RunRecord, req: CancelRequest, action:
   return result(run, req, action, tree, { status: run.status, report: null, cancelled: [...children.map((c) => c.id), run.id], processes, inconsistent: req.force && m.openUnsafe(run) > 0, dryRun: true });
 }
 
-/** The checkpoint a destructive action brings the tree to, or null for the keep actions. */
-function targetOf(run: RunRecord, action: CancelAction): string | null {
+/**
+ * The checkpoint an action brings the tree to, or null when it leaves the tree alone. With
+ * `keepPartialWork: false`, keep_checkpoint rolls the work since the last checkpoint back after
+ * saving it in its final checkpoint (S5.6): kept in the store, gone from the tree.
+ */
+function targetOf(run: RunRecord, action: CancelAction, keepPartialWork: boolean): string | null {
   if (action === 'remove_all') return run.base;
-  if (action === 'rollback') return run.lastCheckpoint ?? run.base;
+  if (action === 'rollback' || (action === 'keep_checkpoint' && !keepPartialWork)) return run.lastCheckpoint ?? run.base;
   return null;
 }
 
@@ -108,7 +117,7 @@ async function keptPaths(m: RunManager, run: RunRecord, action: CancelAction): P
 
 /** The whole pipeline for one run; `asChild` when its parent is being cancelled (the parent acts on the tree). */
 async function execute(m: RunManager, run: RunRecord, req: CancelRequest, action: CancelAction, forced: () => boolean, asChild = false): Promise<CancelResult> {
-  const { config, logger, emit, engine, layout } = m.opts;
+  const { config, logger, emit, engine } = m.opts;
   const started = Date.now();
   Object.assign(run, { status: 'cancelling', reason: req.reason, trigger: req.trigger, action, message: req.message ?? run.message });
   m.save(run);
@@ -125,39 +134,22 @@ async function execute(m: RunManager, run: RunRecord, req: CancelRequest, action
     const cancelled: string[] = [];
     const processes: number[] = [];
     for (const child of m.activeChildren(run.id)) {
+      // A child already being cancelled (its deadline, a request naming it) is forced and joined.
+      const joined = m.inflight.get(child.id);
+      if (joined) joined.force();
       const childReq: CancelRequest = { ...req, run: child.id, trigger: 'parent', force: true, dryRun: false, message: `parent run ${run.id} cancelled (${req.reason})` };
-      const r = await execute(m, child, childReq, 'keep_checkpoint', () => true, true);
-      cancelled.push(...r.cancelled);
-      processes.push(...r.processes);
+      // A child that fails to cancel (it ends `failed`, saying why) must not stop the parent's cancel.
+      const r = await (joined ? joined.promise : tracked(m, child.id, execute(m, child, childReq, 'keep_checkpoint', () => true, true))).catch(() => null);
+      cancelled.push(...(r?.cancelled ?? [child.id]));
+      processes.push(...(r?.processes ?? []));
     }
     const terminated = await terminateProcesses(run.pids, req.graceMs ?? config.gracefulShutdownTimeout);
     processes.push(...terminated.terminated);
     if (terminated.killed.length) logger.warn({ run: run.id, killed: terminated.killed }, 'processes needed SIGKILL');
 
     const tree = await engine.exclusive(() => treeAction(m, run, req, action, asChild));
-    const cleanup = cleanupResources(layout.workspace, run.lockFiles, run.tempPaths, config.autoCleanTemp);
-    for (const f of cleanup.failed) logger.warn({ run: run.id, path: f.path, reason: f.reason }, 'cleanup left a path');
-
-    Object.assign(run, { status: finalStatusFor(req.reason), endedAt: Date.now(), resumable: true, unsafe: 0, preAbort: tree.preAbort ?? run.preAbort });
     cancelled.push(run.id);
-    const resume = resumeCommand(run.id);
-    const facts = { ...tree, preserved: Object.keys(tree.preservedReasons).sort(), time: new Date(), reason: req.reason, trigger: req.trigger, action, message: run.message, cancelled, processes, tempPaths: cleanup.tempPaths, lockFiles: cleanup.lockFiles, inconsistent: run.inconsistent, resume };
-    run.report = writeCancelReport(layout.stateDir, run.id, cancelReportText(run, facts));
-    const { index, total } = phasePosition(run);
-    void m.cancellations.append({
-      time: facts.time.toISOString(),
-      run: run.id,
-      name: run.name,
-      reason: req.reason,
-      trigger: req.trigger,
-      action,
-      state: { status: run.status, phase: run.phase, phaseIndex: index, phases: total, steps: run.steps },
-      cleanup: { removed: tree.removed.length, restored: tree.restored.length, preserved: facts.preserved.length, processes: processes.length, tempPaths: cleanup.tempPaths.length, lockFiles: cleanup.lockFiles.length },
-      inconsistent: run.inconsistent,
-      resume,
-      message: run.message,
-    });
-    m.save(run);
+    concludeCancel(m, run, { reason: req.reason, trigger: req.trigger, action, tree, cancelled, processes });
     const out = result(run, req, action, tree, { status: run.status, report: run.report, cancelled, processes, inconsistent: run.inconsistent, dryRun: false });
     logger.info({ run: run.id, reason: req.reason, trigger: req.trigger, action, ms: Date.now() - started, removed: tree.removed.length, restored: tree.restored.length, cancelled }, 'run cancelled');
     emit('cancel', { run: run.id, stage: 'done', result: out });
@@ -173,10 +165,67 @@ async function execute(m: RunManager, run: RunRecord, req: CancelRequest, action
   }
 }
 
+/** What a cancel did, for its conclusion. */
+interface CancelOutcome {
+  reason: string;
+  trigger: string;
+  action: string;
+  tree: TreeOutcome;
+  cancelled: string[];
+  processes: number[];
+}
+
+/** Ends a cancel: cleanup (S5.6), final status, report (S5.7), cancellation log line (S5.8), saved record. */
+function concludeCancel(m: RunManager, run: RunRecord, o: CancelOutcome): void {
+  const { config, logger, layout } = m.opts;
+  const cleanup = cleanupResources(layout.workspace, run.lockFiles, run.tempPaths, config.autoCleanTemp);
+  for (const f of cleanup.failed) logger.warn({ run: run.id, path: f.path, reason: f.reason }, 'cleanup left a path');
+  Object.assign(run, { status: finalStatusFor(o.reason), endedAt: Date.now(), resumable: true, unsafe: 0, preAbort: o.tree.preAbort ?? run.preAbort });
+  const resume = resumeCommand(run.id);
+  const preserved = Object.keys(o.tree.preservedReasons).sort();
+  const time = new Date();
+  const facts = { ...o.tree, ...o, preserved, time, message: run.message, tempPaths: cleanup.tempPaths, lockFiles: cleanup.lockFiles, inconsistent: run.inconsistent, resume };
+  run.report = writeCancelReport(layout.stateDir, run.id, cancelReportText(run, facts));
+  const { index, total } = phasePosition(run);
+  // Not awaited: the line queues behind the thread pool, and a read waits for every earlier append.
+  void m.cancellations.append({
+    time: time.toISOString(),
+    run: run.id,
+    name: run.name,
+    reason: o.reason,
+    trigger: o.trigger,
+    action: o.action,
+    state: { status: run.status, phase: run.phase, phaseIndex: index, phases: total, steps: run.steps },
+    cleanup: { removed: o.tree.removed.length, restored: o.tree.restored.length, preserved: preserved.length, processes: o.processes.length, tempPaths: cleanup.tempPaths.length, lockFiles: cleanup.lockFiles.length },
+    inconsistent: run.inconsistent,
+    resume,
+    message: run.message,
+  });
+  m.save(run);
+}
+
+/**
+ * Concludes a cancel whose daemon died during its journaled restore, once the next daemon has
+ * completed that restore (S2.5): the run gets its final status, report and log line.
+ */
+export function concludeRecoveredCancel(m: RunManager, run: RunRecord, restore: RestoreResult, target: string, preAbort: string): void {
+  const why = Object.fromEntries(restore.preserved.map((p) => [p.path, p.reason]));
+  run.message = `${run.message ? `${run.message}; ` : ''}completed after a daemon crash`;
+  const tree = { removed: restore.removed, restored: restore.restored, preservedReasons: why, preAbort, restoredTo: target };
+  concludeCancel(m, run, { reason: run.reason ?? 'user_cancel', trigger: run.trigger ?? 'request', action: run.action ?? 'remove_all', tree, cancelled: [run.id], processes: [] });
+}
+
 /** The tree part of a cancel (S5.3, S5.4). Inside `exclusive`. */
 async function treeAction(m: RunManager, run: RunRecord, req: CancelRequest, action: CancelAction, asChild: boolean): Promise<TreeOutcome> {
-  const { engine, ignore, layout } = m.opts;
-  const target = asChild ? null : targetOf(run, action);
+  const { engine, ignore, layout, config } = m.opts;
+  // Computed before the final checkpoint below moves lastCheckpoint.
+  const target = asChild ? null : targetOf(run, action, config.keepPartialWork);
+  if (action === 'keep_checkpoint' || action === 'keep_for_review') {
+    // A final checkpoint records where the run stopped, so it can resume (and nothing is lost).
+    const c = await engine.commitWorkingTree(run.ref, `final checkpoint of run ${run.id} (${req.reason})`, { kind: 'final', run: run.id, phase: run.phase, reason: req.reason });
+    run.lastCheckpoint = c.commit;
+    run.checkpoints++;
+  }
   if (target) {
     const r = await journaledRestore(engine, ignore, {
       commit: target,
@@ -192,10 +241,7 @@ async function treeAction(m: RunManager, run: RunRecord, req: CancelRequest, act
     const why = Object.fromEntries(r.preserved.map((p) => [p.path, p.reason]));
     return { removed: r.removed, restored: r.restored, preservedReasons: why, preAbort: r.preAbort, restoredTo: target };
   }
-  // Both keep actions touch no file; a final checkpoint records where the run stopped, so it can resume.
-  const c = await engine.commitWorkingTree(run.ref, `final checkpoint of run ${run.id} (${req.reason})`, { kind: 'final', run: run.id, phase: run.phase, reason: req.reason });
-  run.lastCheckpoint = c.commit;
-  run.checkpoints++;
+  // The keep actions touch no file.
   const kept = await keptPaths(m, run, action);
   if (action === 'keep_for_review' && !asChild) {
     const base = await engine.reader.readFlatTree((await engine.reader.readCommit(run.base)).tree);

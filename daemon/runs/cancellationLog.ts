@@ -35,6 +35,11 @@ export class CancellationLog {
    * (the write queues behind the thread pool), since `read` waits for every earlier append.
    */
   append(entry: CancellationEntry): Promise<void> {
+    if (this.closing) {
+      // rfs throws on a write after end() (rfs#25): report the lost line instead of failing a cancel.
+      this.onError(new Error(`cancellation log closed; entry of run ${entry.run} not written`));
+      return Promise.resolve();
+    }
     const stream = this.open();
     this.lastWrite = new Promise((resolve) => {
       stream.write(`${JSON.stringify(entry)}\n`, (err) => {
@@ -76,7 +81,6 @@ export class CancellationLog {
   close(): Promise<void> {
     const stream = this.stream;
     if (!stream) return Promise.resolve();
-    // rfs throws on writes after end() (rfs#25): nothing may be appended once closing began.
     this.closing ??= new Promise<void>((resolve) => {
       if (stream.writableFinished || stream.destroyed) return resolve();
       stream.once('close', () => resolve());

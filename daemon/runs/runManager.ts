@@ -12,20 +12,25 @@ import type { EventName } from '../../shared/events.js';
 import { STATE_FILES } from '../../shared/paths.js';
 import { ABORT_FILE } from '../../shared/runModel.js';
 import type { IgnoreRules } from '../store/ignoreRules.js';
+import type { RestoreResult } from '../store/applyRestore.js';
+import type { RestoreJournalEntry } from '../store/journaledRestore.js';
 import type { SnapshotEngine } from '../store/snapshotEngine.js';
 import type { WorkspaceLayout } from '../workspaceLayout.js';
 import { abortFilePresent, readAbortFile, removeAbortFile } from './abortFile.js';
 import type { CancelRequest, CancelResult } from './cancelRun.js';
-import { cancelRun } from './cancelRun.js';
+import { cancelRun, concludeRecoveredCancel } from './cancelRun.js';
 import { CancellationLog } from './cancellationLog.js';
 import type { RunRecord } from './runRecord.js';
-import { finalStatusFor, isActive, toSummary } from './runRecord.js';
+import { isActive, toSummary } from './runRecord.js';
 import { RunStore } from './runStore.js';
 
 /** How often the abort file is looked for while a run is active (the watcher usually sees it first). */
 const ABORT_POLL_MS = 250;
 /** setTimeout's longest delay; longer deadlines are re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A journaled restore completed at start-up (S2.5). */
+export type RecoveredRestore = RestoreJournalEntry & { result: RestoreResult };
 
 /** What a RunManager works with. */
 export interface RunManagerOptions {
@@ -66,15 +71,21 @@ export class RunManager {
 
   /**
    * Loads every run (S4.4). A run still running or cancelling belonged to a daemon that died: it
-   * ends `interrupted`, resumable — except a cancel whose journaled restore was just completed
-   * (`completedCancel`), which ends as its reason says.
+   * ends `interrupted`, resumable — except a cancel whose journaled restore the start-up just
+   * completed (`recovered`), which is concluded as the cancel would have been.
    */
-  init(completedCancel: string | null = null): void {
+  init(recovered: RecoveredRestore | null = null): void {
     for (const run of this.store.loadAll((file, err) => this.opts.logger.error({ file, err: String(err) }, 'unreadable run record skipped'))) {
       this.runs.set(run.id, run);
       if (!isActive(run)) continue;
       const was = run.status;
-      run.status = was === 'cancelling' && run.reason && run.id === completedCancel ? finalStatusFor(run.reason) : 'interrupted';
+      run.unsafe = 0;
+      if (was === 'cancelling' && recovered?.op === 'cancel' && recovered.run === run.id) {
+        concludeRecoveredCancel(this, run, recovered.result, recovered.target, recovered.preAbort);
+        this.opts.logger.warn({ run: run.id, status: run.status }, 'cancel completed after a daemon crash');
+        continue;
+      }
+      run.status = 'interrupted';
       run.reason ??= 'shutdown';
       run.trigger ??= 'daemon_shutdown';
       run.message = `${run.message ? `${run.message}; ` : ''}the daemon stopped while the run was ${was}`;
@@ -202,7 +213,11 @@ export class RunManager {
    * without waiting for safe points, and processes get half the shutdown budget to exit.
    */
   async shutdown(): Promise<void> {
-    const tops = [...this.runs.values()].filter((r) => isActive(r) && !(r.parent && isActive(this.runs.get(r.parent) ?? r)));
+    // Active runs without an active parent: each cancel takes its children along.
+    const tops = [...this.runs.values()].filter((r) => {
+      const parent = r.parent ? this.runs.get(r.parent) : undefined;
+      return isActive(r) && !(parent && isActive(parent));
+    });
     const graceMs = Math.floor(this.opts.config.gracefulShutdownTimeout / 2);
     await Promise.all(
       tops.map((run) =>

@@ -142,6 +142,21 @@ describe('cancel actions (S5.3, S5.4)', () => {
     expect((await c.request(RunGet, { run: s.run })).run).toMatchObject({ lastCheckpoint: final, resumable: true, status: 'cancelled', reason: 'timeout' });
   });
 
+  it('S5.6: with keepPartialWork false, keep_checkpoint saves the partial work in its final checkpoint and rolls it back', async () => {
+    const c = await setup({ keepPartialWork: false });
+    const s = await c.request(RunStart, {});
+    write('done.txt', 'checkpointed\n');
+    const cp = await c.request(Checkpoint, {});
+    runWork('p');
+    const during = tree();
+    const r = await c.request(Cancel, { reason: 'timeout' });
+    expect(r).toMatchObject({ action: 'keep_checkpoint', restoredTo: cp.commit, removed: ['gen/p/a.ts', 'gen/p/b.ts'] });
+    expect(tree()).toBe(cp.tree);
+    expect(treeOf(gitIn(ws, ['rev-parse', s.ref]))).toBe(during); // the final checkpoint keeps it
+    await c.request(Undo, {});
+    expect(tree()).toBe(during);
+  });
+
   it('S1.8: files ignored under either rule set and uncapturable files are never deleted', async () => {
     const c = await setup({ maxFileSize: '1KB' });
     write('.gitignore', '*.log\nout/\n');
