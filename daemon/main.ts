@@ -21,7 +21,7 @@ import { Dispatcher } from './server/dispatcher.js';
 import { IpcServer } from './server/ipcServer.js';
 import { RunManager } from './runs/runManager.js';
 import { loadWorkspaceIgnoreRules } from './store/ignoreRules.js';
-import { recoverJournal, setJournalAside } from './store/journaledRestore.js';
+import { readJournal, recoverJournal, setJournalAside } from './store/journaledRestore.js';
 import { SnapshotEngine } from './store/snapshotEngine.js';
 import { ensureStateDirs, resolveWorkspaceLayout } from './workspaceLayout.js';
 import { acquireWorkspaceLock } from './workspaceLock.js';
@@ -131,16 +131,20 @@ async function main(): Promise<number> {
   });
 
   try {
-    await engine.start();
-    // S2.5: a restore a crash interrupted is completed before anything else is served.
-    const recovered = await engine.exclusive(() => recoverJournal(engine, ignore)).catch((err: unknown) => {
-      // Refusing to start would leave the user with no daemon at all; the pre-abort commit is
-      // still on refs/shadow/undo, so the state before the interrupted restore is not lost.
-      const aside = setJournalAside(layout.stateDir);
-      fatal(`could not complete the interrupted restore (${String(err)}); journal kept as ${aside}; \`shadowctl undo\` restores the state before it`);
-      logger.error({ err: String(err), journal: aside }, 'interrupted restore could not be completed');
-      return null;
-    });
+    // S2.5: a restore a crash interrupted is completed before anything else is served. Only
+    // then does the daemon wait for its queue before listening; normally it listens at once.
+    const recover = readJournal(layout.stateDir)
+      ? () =>
+          recoverJournal(engine, ignore).catch((err: unknown) => {
+            // Refusing to start would leave the user with no daemon at all; the pre-abort commit is
+            // still on refs/shadow/undo, so the state before the interrupted restore is not lost.
+            const aside = setJournalAside(layout.stateDir);
+            fatal(`could not complete the interrupted restore (${String(err)}); journal kept as ${aside}; \`shadowctl undo\` restores the state before it`);
+            logger.error({ err: String(err), journal: aside }, 'interrupted restore could not be completed');
+            return null;
+          })
+      : undefined;
+    const recovered = (await engine.start(recover)) ?? null;
     if (recovered) {
       logger.warn(
         { op: recovered.op, run: recovered.run, target: recovered.target, preAbort: recovered.preAbort, restored: recovered.result.restored.length, removed: recovered.result.removed.length },

@@ -87,19 +87,25 @@ export class SnapshotEngine {
     });
   }
 
-  /** Loads the stat cache, starts the watcher and scans the tree (the scan runs in the queue). */
-  async start(): Promise<void> {
+  /**
+   * Loads the stat cache, starts the watcher and queues the first scan; returns at once, so the
+   * daemon answers while chokidar still crawls (until it is ready every checkpoint rescans).
+   * `first`, when given, is queued before the scan (crash recovery) and its result returned.
+   */
+  async start<T>(first?: () => Promise<T>): Promise<T | undefined> {
     const loaded = loadStatCache(this.statCacheFile, this.opts.layout.workspace, this.index);
     this.opts.logger.info({ loaded }, 'stat cache loaded');
-    const watching = this.watcher.start();
-    // The scan may run while chokidar still crawls: directories not yet watched are rescanned later.
-    // Its failure (SHUTTING_DOWN when stopped early, an unreadable tree) must not be an unhandled
-    // rejection, which would kill the daemon: refresh() has asked for a rescan next time.
+    void this.watcher.start().then(
+      () => this.armAutoSnapshot(),
+      (err: unknown) => this.opts.logger.error({ err: String(err) }, 'watcher failed to start; every checkpoint rescans'),
+    );
+    const before = first ? this.exclusive(first) : undefined;
+    // The scan's failure (SHUTTING_DOWN when stopped early, an unreadable tree) must not be an
+    // unhandled rejection, which would kill the daemon: refresh() has asked for a rescan next time.
     void this.exclusive(async () => this.refresh()).catch((err: unknown) => {
       if (!this.closed) this.opts.logger.error({ err: String(err) }, 'initial scan failed; the next checkpoint rescans');
     });
-    await watching;
-    this.armAutoSnapshot();
+    return before;
   }
 
   /** Runs `fn` after every operation queued before it. */
