@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { CliResult } from './shadowctl.js';
 import { runCli } from './shadowctl.js';
 import { makeTempDir } from './tempDir.js';
@@ -71,4 +71,17 @@ export function makeTestWorkspace(opts: { git?: boolean } = {}): TestWorkspace {
 /** Runs native git in `dir` with the workspace's environment. */
 export function gitIn(ws: TestWorkspace, args: string[], extraEnv: NodeJS.ProcessEnv = {}): string {
   return execFileSync('git', args, { cwd: ws.dir, env: { ...process.env, ...ws.env, ...extraEnv }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).trim();
+}
+
+/** Writes a workspace-relative file, creating its directories (and setting its mode if given). */
+export function writeIn(ws: TestWorkspace, rel: string, content: string | Buffer, mode?: number): void {
+  const full = join(ws.dir, rel);
+  mkdirSync(dirname(full), { recursive: true });
+  writeFileSync(full, content);
+  if (mode !== undefined) chmodSync(full, mode);
+}
+
+/** Reads a workspace-relative file as utf8. */
+export function readIn(ws: TestWorkspace, rel: string): string {
+  return readFileSync(join(ws.dir, rel), 'utf8');
 }

@@ -5,15 +5,15 @@
  * keep_checkpoint takes a final commit; undo restores the pre-abort state exactly; ignored and
  * uncaptured files are never deleted; a dry run changes nothing.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cancel, CancellationLog, Checkpoint, RunGet, RunPhase, RunStart, RunStep, Undo } from '../../shared/methods/index.js';
 import type { ShadowClient } from '../helpers/connectClient.js';
 import { connectClient, rejection } from '../helpers/connectClient.js';
 import { nativeTree } from '../helpers/gitOracle.js';
 import type { TestWorkspace } from '../helpers/testWorkspace.js';
-import { gitIn, makeTestWorkspace } from '../helpers/testWorkspace.js';
+import { gitIn, makeTestWorkspace , writeIn } from '../helpers/testWorkspace.js';
 
 let ws: TestWorkspace;
 let client: ShadowClient | undefined;
@@ -23,10 +23,7 @@ afterEach(async () => {
   await ws?.cleanup();
 });
 
-function write(rel: string, content: string): void {
-  mkdirSync(dirname(join(ws.dir, rel)), { recursive: true });
-  writeFileSync(join(ws.dir, rel), content);
-}
+const write = (rel: string, content: string): void => writeIn(ws, rel, content);
 const read = (rel: string): string => readFileSync(join(ws.dir, rel), 'utf8');
 const tree = (): string => nativeTree(ws.dir, { repo: true, env: ws.env });
 const treeOf = (commit: string): string => gitIn(ws, ['rev-parse', `${commit}^{tree}`]);

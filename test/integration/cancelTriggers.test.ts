@@ -5,8 +5,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WireEvent } from '../../shared/wire.js';
 import { Cancel, CancellationLog, Checkpoint, RunError, RunGet, RunRegister, RunStart, RunUnsafe, Status } from '../../shared/methods/index.js';
@@ -14,7 +14,7 @@ import type { ShadowClient } from '../helpers/connectClient.js';
 import { connectClient } from '../helpers/connectClient.js';
 import { nativeTree } from '../helpers/gitOracle.js';
 import type { TestWorkspace } from '../helpers/testWorkspace.js';
-import { gitIn, makeTestWorkspace } from '../helpers/testWorkspace.js';
+import { gitIn, makeTestWorkspace , writeIn } from '../helpers/testWorkspace.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 let ws: TestWorkspace;
@@ -26,10 +26,7 @@ afterEach(async () => {
   await ws?.cleanup();
 });
 
-function write(rel: string, content: string): void {
-  mkdirSync(dirname(join(ws.dir, rel)), { recursive: true });
-  writeFileSync(join(ws.dir, rel), content);
-}
+const write = (rel: string, content: string): void => writeIn(ws, rel, content);
 
 async function setup(config: object = {}, git = true): Promise<ShadowClient> {
   ws = makeTestWorkspace({ git });

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { nativeTree } from '../helpers/gitOracle.js';
 import { makeTempDir } from '../helpers/tempDir.js';
 import type { TestWorkspace } from '../helpers/testWorkspace.js';
-import { gitIn, makeTestWorkspace } from '../helpers/testWorkspace.js';
+import { gitIn, makeTestWorkspace, writeIn } from '../helpers/testWorkspace.js';
 
 let ws: TestWorkspace;
 const extra: (() => void)[] = [];
@@ -17,12 +17,7 @@ afterEach(async () => {
   for (const f of extra.splice(0)) f();
 });
 
-function write(path: string, content: string | Buffer, mode?: number): void {
-  const full = join(ws.dir, path);
-  mkdirSync(join(full, '..'), { recursive: true });
-  writeFileSync(full, content);
-  if (mode !== undefined) chmodSync(full, mode);
-}
+const write = (path: string, content: string | Buffer, mode?: number): void => writeIn(ws, path, content, mode);
 
 /** A tree with every kind of entry the restore must bring back. */
 function seed(): void {

@@ -3,15 +3,13 @@
  * phase-end checkpoints, steps, checkpoints on the run's ref, finish; one active top-level run;
  * errors with context; records that survive a daemon restart. Native git is the oracle.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Checkpoint, RunFinish, RunGet, RunPhase, RunRegister, RunStart, RunStep, RunUnsafe, Status, Cancel } from '../../shared/methods/index.js';
 import type { ShadowClient } from '../helpers/connectClient.js';
 import { connectClient, rejection } from '../helpers/connectClient.js';
 import { nativeTree } from '../helpers/gitOracle.js';
 import type { TestWorkspace } from '../helpers/testWorkspace.js';
-import { gitIn, makeTestWorkspace } from '../helpers/testWorkspace.js';
+import { gitIn, makeTestWorkspace , writeIn } from '../helpers/testWorkspace.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 let ws: TestWorkspace;
@@ -22,10 +20,7 @@ afterEach(async () => {
   await ws?.cleanup();
 });
 
-function write(rel: string, content: string): void {
-  mkdirSync(dirname(join(ws.dir, rel)), { recursive: true });
-  writeFileSync(join(ws.dir, rel), content);
-}
+const write = (rel: string, content: string): void => writeIn(ws, rel, content);
 
 /** Shadow trailers of every commit on a ref, newest first, read by native git. */
 function trailers(ref: string, key: string): string[] {
