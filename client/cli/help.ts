@@ -29,10 +29,14 @@ export const COMMANDS: Record<string, CommandEntry> = {
   error: { synopsis: 'error [MESSAGE]', summary: 'report an error; errorThreshold in a row cancel the run', load: () => import('./commands/error.js') },
   finish: { synopsis: 'finish', summary: 'finish the run (final checkpoint, completed)', load: () => import('./commands/finish.js') },
   cancel: { synopsis: 'cancel [--reason R] [--action A] [--force]', summary: 'cancel a run: restore, keep or mark files', load: () => import('./commands/cancel.js') },
+  resume: { synopsis: 'resume [--list] [--run RUN] [--yes|--restart|--from-phase P|--discard]', summary: 'resume a stopped run, or list resumable runs', load: () => import('./commands/resume.js') },
   undo: { synopsis: 'undo', summary: 'restore the state saved before the last cancel or restore', load: () => import('./commands/undo.js') },
   log: { synopsis: 'log [-n N] [--ref REF] [--run RUN] [--cancellations]', summary: 'list checkpoints or cancels, newest first', load: () => import('./commands/log.js') },
   diff: { synopsis: 'diff [CHECKPOINT]', summary: 'paths changed since a checkpoint', load: () => import('./commands/diff.js') },
   restore: { synopsis: 'restore CHECKPOINT [PATH...]', summary: 'restore the tree, or some paths, to a checkpoint', load: () => import('./commands/restore.js') },
+  gc: { synopsis: 'gc', summary: 'apply retention: prune old runs, bound the auto chain', load: () => import('./commands/gc.js') },
+  hooks: { synopsis: 'hooks install|uninstall', summary: 'git hooks that checkpoint before git rewrites the tree', load: () => import('./commands/hooks.js') },
+  mcp: { synopsis: 'mcp', summary: 'serve the Model Context Protocol over stdio (tools for AI agents)', load: () => import('./commands/mcp.js') },
 };
 
 /** The overall usage line. */
