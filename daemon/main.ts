@@ -13,6 +13,7 @@ import { isShadowError, ShadowError } from '../shared/errors.js';
 import { runtimeDir, socketPath as socketPathFor, STATE_FILES } from '../shared/paths.js';
 import { SHADOW_VERSION } from '../shared/version.js';
 import type { DaemonContext } from './handlers/daemonContext.js';
+import { collectGarbage } from './gc/collectGarbage.js';
 import { registerHandlers } from './handlers/registerHandlers.js';
 import { loadConfig } from './loadConfig.js';
 import { createDaemonLogger } from './logger.js';
@@ -152,6 +153,8 @@ async function main(): Promise<number> {
       );
     }
     runs.init(recovered);
+    // Retention (S1.7) once per start, queued after the first scan; a failure is logged, not fatal.
+    void collectGarbage(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'start-up gc failed'));
     server = new IpcServer({ socketPath, dispatcher, logger });
     await server.start();
   } catch (err) {

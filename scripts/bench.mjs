@@ -2,11 +2,12 @@
 /**
  * `npm run bench`: Shadow side by side with native git, same files, same machine, same run.
  *
- *   node scripts/bench.mjs [--quick] [--sizes 10000,100000] [--runs N] [--max-minutes M] [--no-write] [--build]
+ *   node scripts/bench.mjs [--quick] [--sizes 10000,100000] [--runs N] [--max-minutes M] [--no-write] [--build] [--cancel-only]
  *
  * Scenarios (targets in docs/BENCHMARKS.md): node start-up baseline; `shadowctl status` round trip;
  * incremental checkpoint (10 files changed) vs a warm `git add -A && git write-tree`; cold first
- * snapshot (daemon start included) vs git with a fresh index and object store; daemon RSS.
+ * snapshot (daemon start included) vs git with a fresh index and object store; daemon RSS; issue #3:
+ * `shadowctl cancel` of a run on a 5k-file repository (scripts/benchCancel.mjs).
  * Every timed command is a child process spawned the same way (spawnSync) on both sides.
  * The results section of docs/BENCHMARKS.md is rewritten at the end (unless --no-write).
  */
@@ -18,11 +19,12 @@ import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { scenarioCancel } from './benchCancel.mjs';
 import { writeReport } from './benchReport.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist/client/cli/main.js');
-const CLIENT = join(ROOT, 'dist/client/index.js');
+export const CLI = join(ROOT, 'dist/client/cli/main.js');
+export const CLIENT = join(ROOT, 'dist/client/index.js');
 const FILES_PER_DIR = 20;
 const SUBDIRS_PER_DIR = 6;
 const CHANGED = 10;
@@ -32,7 +34,7 @@ const HEAVY = ['isomorphic-git', 'chokidar', 'zod', 'node-ipc', 'pino'];
 // ---------------------------------------------------------------- options
 
 function parseOptions(argv) {
-  const o = { quick: false, sizes: null, runs: null, maxMinutes: 30, write: true, build: false };
+  const o = { quick: false, sizes: null, runs: null, maxMinutes: 30, write: true, build: false, cancelOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -41,17 +43,19 @@ function parseOptions(argv) {
     else if (a === '--max-minutes') o.maxMinutes = Number(argv[++i]);
     else if (a === '--no-write') o.write = false;
     else if (a === '--build') o.build = true;
+    else if (a === '--cancel-only') o.cancelOnly = true;
     else {
-      console.error(`unknown option ${a}\nusage: node scripts/bench.mjs [--quick] [--sizes 10000,100000] [--runs N] [--max-minutes M] [--no-write] [--build]`);
+      console.error(`unknown option ${a}\nusage: node scripts/bench.mjs [--quick] [--sizes 10000,100000] [--runs N] [--max-minutes M] [--no-write] [--build] [--cancel-only]`);
       process.exit(2);
     }
   }
-  o.sizes ??= o.quick ? [10_000] : [10_000, 100_000];
+  o.sizes ??= o.cancelOnly ? [] : o.quick ? [10_000] : [10_000, 100_000];
   if (o.sizes.some((n) => !Number.isInteger(n) || n < FILES_PER_DIR)) throw new Error(`bad --sizes ${o.sizes}`);
   // Runs per scenario: fast scenarios get more; 100k-file scenarios fewer (each cold run writes 100k objects twice).
   const base = o.runs ?? (o.quick ? 5 : 15);
   o.runsFor = (kind, n) => {
     if (kind === 'startup') return base * 2;
+    if (kind === 'cancel') return Math.max(5, base);
     const big = n >= 50_000;
     if (kind === 'cold') return Math.max(2, Math.round(base / (big ? 5 : 3)));
     return big ? Math.max(3, Math.round(base / 2)) : base;
@@ -62,7 +66,7 @@ function parseOptions(argv) {
 // ---------------------------------------------------------------- measuring
 
 /** Runs a command to completion; returns wall ms. Throws on a non-zero exit. */
-function timed(cmd, args, opts) {
+export function timed(cmd, args, opts) {
   const t0 = performance.now();
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, ...opts });
   const ms = performance.now() - t0;
@@ -80,7 +84,7 @@ export function summarize(samples) {
 }
 
 const t0 = Date.now();
-function progress(msg) {
+export function progress(msg) {
   process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
 }
 
@@ -118,7 +122,7 @@ function memoryMb(pid) {
  * background work (watcher events; the stat cache saved ~1 s after a checkpoint) never overlaps
  * a timed command of either side.
  */
-async function settle(pid, minMs = 1100) {
+export async function settle(pid, minMs = 1100) {
   await sleep(minMs);
   let prev = cpuTicks(pid);
   for (let quiet = 0; quiet < 2; ) {
@@ -137,7 +141,7 @@ function quiesceDisk(drop) {
 
 let deadline = Infinity;
 /** Whether a loop may start run `i` (always the first `min` runs; the rest only within the time budget). */
-function mayRun(i, runs, min = 1) {
+export function mayRun(i, runs, min = 1) {
   return i < runs && (i < min || Date.now() < deadline);
 }
 
@@ -210,6 +214,7 @@ export function mutate(ws, files, round) {
 function baseEnv(runtime) {
   const env = { ...process.env, SHADOW_RUNTIME_DIR: runtime, NO_COLOR: '1' };
   for (const k of Object.keys(env)) if (k.startsWith('GIT_')) delete env[k];
+  delete env.SHADOW_RUN_ID; // a run id inherited from the caller would aim start/cancel at its run
   return env;
 }
 
@@ -221,7 +226,7 @@ function nativeSnapshot(ws, env, index, objects) {
   return { ms: a.ms + w.ms, tree: w.stdout.trim() };
 }
 
-function shadowctl(ws, env, args) {
+export function shadowctl(ws, env, args) {
   return timed(process.execPath, [CLI, ...args], { cwd: ws, env });
 }
 
@@ -230,11 +235,11 @@ function shadowCheckpoint(ws, env) {
   return { ms: r.ms, ...JSON.parse(r.stdout) };
 }
 
-function daemonPid(ws, env) {
+export function daemonPid(ws, env) {
   return JSON.parse(shadowctl(ws, env, ['daemon', 'status', '--json']).stdout).daemon.pid;
 }
 
-function stopDaemon(ws, env) {
+export function stopDaemon(ws, env) {
   spawnSync(process.execPath, [CLI, 'daemon', 'stop'], { cwd: ws, env, stdio: 'ignore' });
 }
 
@@ -468,6 +473,12 @@ async function main() {
   const results = { machine: machine(), date: new Date().toISOString(), command: `node scripts/bench.mjs ${process.argv.slice(2).join(' ')}`.trim(), canDrop, sizes: [], truncated: false, loadStart: loadavg() };
   progress(`machine: ${results.machine.nproc} cpus, node ${results.machine.node}, ${results.machine.git}; page cache drop ${canDrop ? 'works' : 'NOT available'}`);
   try {
+    // Issue #3 first: small and quick, so the time budget never skips it.
+    progress('[issue #3] cancel a run: 5000 files, 100 edited, 50 created');
+    live.add(join(tmp, 'ws-cancel'));
+    results.cancel = await scenarioCancel({ tmp, env, runs: opts.runsFor('cancel') });
+    live.delete(join(tmp, 'ws-cancel'));
+    rmSync(join(tmp, 'ws-cancel'), { recursive: true, force: true });
     for (const n of opts.sizes) {
       if (Date.now() > deadline) {
         results.truncated = true;

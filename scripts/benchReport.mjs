@@ -78,8 +78,26 @@ export function renderResults(r) {
     if (coldRows.some(([, c]) => c.failures.length)) out.push('');
     out.push(`**Daemon memory** after the checkpoints: VmRSS ${inc.mem.rss.toFixed(0)} MB (peak VmHWM ${inc.mem.hwm.toFixed(0)} MB).`, '');
   }
+  if (r.cancel) out.push(...renderCancel(r.cancel));
   out.push(END);
   return out.join('\n') + '\n';
+}
+
+/** The issue #3 section: cancel a run (S5.9). */
+function renderCancel(c) {
+  const beyond = c.cancel.median - c.node.median;
+  return [
+    `### Issue #3: cancel a run, ${k(c.n)} files (git repository)`,
+    '',
+    `Each repetition starts a fresh run (\`shadowctl start\`), edits ${c.edited} files and creates ${c.created}, waits until the daemon has handled the watcher events, then cancels (reason user_cancel → remove_all: pre-abort commit, then the tree back to the run's base, report, cancellation log). After every cancel the tree was checked equal to native git's tree of the base state (\`git add -A && git write-tree\`, throwaway index), and the result to list ${c.created} removed, ${c.edited} restored, 0 preserved. n = ${c.cancel.n} (\`shadowctl cancel\`), ${c.inproc.n} (\`request(Cancel)\`), each with a fresh run.`,
+    '',
+    ...head(['measure', 'median / p90 ms', 'target', 'result']),
+    row(['`node -e 0` (baseline, timed just before each cancel)', stat(c.node), '', '']),
+    row(['end to end: `shadowctl cancel` (request to exit, files restored)', stat(c.cancel), '< 500 ms (S5.9)', verdict(c.cancel.median < 500, false)]),
+    row(['beyond node start-up (cancel median − `node -e 0` median)', ms(beyond), 'goal < 100 ms', beyond < 100 ? '**goal met**' : '**goal not met**']),
+    row(['daemon side: `request(Cancel)` on an open connection', stat(c.inproc), '', '']),
+    '',
+  ];
 }
 
 /** Renders the results and, when `path` is given, rewrites that file's results section. */

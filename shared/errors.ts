@@ -53,6 +53,8 @@ export const ERROR_CODES = {
   RUN_NOT_FOUND: 'nothing',
   /** The run exists but is not running (finished, cancelled, cancelling). */
   RUN_NOT_RUNNING: 'failure',
+  /** A run cannot be resumed: its checkpoint, metadata or an artifact is missing (S6.2); details name it. */
+  RESUME_INVALID: 'failure',
   /** The daemon is shutting down and takes no new work. */
   SHUTTING_DOWN: 'failure',
   /** An unexpected internal failure; details say where. */

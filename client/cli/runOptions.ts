@@ -12,6 +12,9 @@ import { durationOption } from './parseDuration.js';
 /** The environment variable `shadowctl run` sets for its command, naming the run (S6.6). */
 export const RUN_ID_ENV = 'SHADOW_RUN_ID';
 
+/** The environment variable `shadowctl run --resume` sets for its command: the phase to resume in (S6.6). */
+export const RESUME_PHASE_ENV = 'SHADOW_RESUME_PHASE';
+
 /** `--run RUN`, taken by every command that moves a run along. */
 export const RUN_OPTION: OptionSpec = { long: 'run', type: 'string', value: 'RUN', description: `the run (default: $${RUN_ID_ENV} if set, else the active run)` };
 

@@ -13,6 +13,7 @@ import type { ShadowError } from '../../shared/errors.js';
 import { Cancel } from '../../shared/methods/cancel.js';
 import { RunGet } from '../../shared/methods/runGet.js';
 import { RunFinish, RunRegister } from '../../shared/methods/runProgress.js';
+import { Resume } from '../../shared/methods/resume.js';
 import { RunStart } from '../../shared/methods/runStart.js';
 import type { CancelReason, CancelTrigger } from '../../shared/runModel.js';
 import { FINAL_STATUSES } from '../../shared/runModel.js';
@@ -23,7 +24,7 @@ import type { CommandContext } from './command.js';
 import { exitCodeFor } from './exitCodes.js';
 import type { CommandExit, HandledSignal, RunDetail, RunOutcome } from './runOutcome.js';
 import { commandStatus, runExitCode, summaryLine } from './runOutcome.js';
-import { RUN_ID_ENV } from './runOptions.js';
+import { RESUME_PHASE_ENV, RUN_ID_ENV } from './runOptions.js';
 
 /** The cancel each handled signal asks for (S5.2 picks the action: remove_all, keep_checkpoint). */
 const SIGNAL_CANCELS: Record<HandledSignal, { reason: CancelReason; trigger: CancelTrigger }> = {
@@ -40,6 +41,8 @@ const SETTLE_POLL_MS = 50;
 export interface SuperviseOptions {
   /** --json: the command's stdout goes to stderr so stdout carries exactly one JSON object. */
   json: boolean;
+  /** `run --resume` (S6.6): resume this run (default the newest resumable) instead of starting one. */
+  resume?: { run?: string };
 }
 
 /** Runs `start.command` as a run to its end; returns the outcome (exit code included). */
@@ -106,8 +109,7 @@ export async function superviseRun(ctx: CommandContext, start: ParamsOf<typeof R
   process.on('SIGTERM', onTerm);
 
   try {
-    const started = await session.request(RunStart, start);
-    const runId = started.run;
+    const { runId, resumePhase } = await begin(session, start, opts);
     st.runId = runId;
     st.phase = 'running';
     let exit: CommandExit;
@@ -119,7 +121,8 @@ export async function superviseRun(ctx: CommandContext, start: ParamsOf<typeof R
       const child = spawn(cmd!, argv, {
         // -C names the workspace: run there, as git -C does, so the job's own shadowctl calls find it.
         cwd: ctx.workspaceExplicit ? ctx.workspace : ctx.cwd,
-        env: { ...ctx.env, [RUN_ID_ENV]: runId },
+        // A resumed job learns where to pick up (S6.6); the phase is empty when none was declared.
+        env: { ...ctx.env, [RUN_ID_ENV]: runId, ...(resumePhase === null ? {} : { [RESUME_PHASE_ENV]: resumePhase }) },
         stdio: ['inherit', opts.json ? 2 : 'inherit', 'inherit'],
         detached: ownGroup,
       });
@@ -168,6 +171,13 @@ export async function superviseRun(ctx: CommandContext, start: ParamsOf<typeof R
     process.off('SIGTERM', onTerm);
     session.close();
   }
+}
+
+/** Starts the run, or resumes it from its last checkpoint (`run --resume`); the phase to resume in, if resumed. */
+async function begin(session: DaemonSession, start: ParamsOf<typeof RunStart>, opts: SuperviseOptions): Promise<{ runId: string; resumePhase: string | null }> {
+  if (!opts.resume) return { runId: (await session.request(RunStart, start)).run, resumePhase: null };
+  const r = await session.request(Resume, { ...opts.resume, mode: 'continue' });
+  return { runId: r.run, resumePhase: r.plan?.next ?? '' };
 }
 
 /** Registers the command's pid; when the run already ended (deadline hit first), stops the command ourselves. */

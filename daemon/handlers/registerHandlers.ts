@@ -4,6 +4,7 @@ import {
   CancellationLog,
   Checkpoint,
   Diff,
+  Gc,
   Log,
   Restore,
   RunError,
@@ -18,6 +19,7 @@ import {
   Status,
   Undo,
 } from '../../shared/methods/index.js';
+import { Resume, ResumeList } from '../../shared/methods/resume.js';
 import { ShadowError } from '../../shared/errors.js';
 import type { Dispatcher } from '../server/dispatcher.js';
 import { handleCancel } from './cancelHandler.js';
@@ -25,8 +27,11 @@ import { handleCancellationLog } from './cancellationLogHandler.js';
 import { handleCheckpoint } from './checkpointHandler.js';
 import type { DaemonContext } from './daemonContext.js';
 import { handleDiff } from './diffHandler.js';
+import { handleGc } from './gcHandler.js';
 import { handleLog } from './logHandler.js';
 import { handleRestore } from './restoreHandler.js';
+import { handleResume } from './resumeHandler.js';
+import { handleResumeList } from './resumeListHandler.js';
 import { handleRunError } from './runErrorHandler.js';
 import { handleRunFinish } from './runFinishHandler.js';
 import { handleRunGet } from './runGetHandler.js';
@@ -66,6 +71,9 @@ export function registerHandlers(dispatcher: Dispatcher, ctx: DaemonContext): vo
   dispatcher.handle(Cancel, (p) => (guard(ctx), handleCancel(ctx, p)));
   dispatcher.handle(Undo, (p) => (guard(ctx), handleUndo(ctx, p)));
   dispatcher.handle(CancellationLog, (p) => handleCancellationLog(ctx, p));
+  dispatcher.handle(ResumeList, () => handleResumeList(ctx));
+  dispatcher.handle(Resume, (p) => (guard(ctx), handleResume(ctx, p)));
+  dispatcher.handle(Gc, (p) => (guard(ctx), handleGc(ctx, p)));
   const missing = dispatcher.missingHandlers();
   if (missing.length) throw new ShadowError('INTERNAL', `No handler for ${missing.join(', ')}`, { missing });
 }

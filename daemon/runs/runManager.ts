@@ -148,6 +148,22 @@ export class RunManager {
     this.syncAbortPoll();
   }
 
+  /** Drops a finished run and its record (retention, S1.7); refs and report are the caller's. */
+  forget(id: string): void {
+    const run = this.runs.get(id);
+    if (run && isActive(run)) throw new ShadowError('INTERNAL', `Refusing to forget active run ${id}`, { run: id });
+    this.runs.delete(id);
+    this.store.delete(id);
+  }
+
+  /** Makes a resumed run active again (S6.3): persisted, its deadline re-armed, the abort file watched. */
+  reactivate(run: RunRecord): void {
+    this.runs.set(run.id, run);
+    this.save(run);
+    this.armDeadline(run);
+    this.syncAbortPoll();
+  }
+
   /** Persists a run and tells subscribers. */
   save(run: RunRecord): void {
     this.store.save(run);

@@ -115,7 +115,8 @@ export function enterPhase(m: RunManager, p: ParsedParamsOf<typeof RunPhase>): P
       });
     }
     let checkpoint: string | null = null;
-    if (run.phase !== null) checkpoint = (await commitOnRun(m, run, `end of phase ${run.phase}`, { kind: 'phase-end', phase: run.phase })).commit;
+    // Re-entering the current phase (a resumed job announcing SHADOW_RESUME_PHASE) ends nothing.
+    if (run.phase !== null && run.phase !== p.name) checkpoint = (await commitOnRun(m, run, `end of phase ${run.phase}`, { kind: 'phase-end', phase: run.phase })).commit;
     if (!run.phases.includes(p.name)) run.phases.push(p.name);
     run.phase = p.name;
     run.currentStep = null;

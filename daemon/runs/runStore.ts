@@ -2,7 +2,7 @@
  * Persistence of run records (S4.4): one JSON file per run in `<stateDir>/runs/`, each written
  * through a temp file and a rename, so a crash leaves either the old record or the new one.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeTempFile } from '../writeTempFile.js';
 import { isRunId } from './runId.js';
@@ -24,6 +24,11 @@ export class RunStore {
   save(run: RunRecord): void {
     const file = join(this.dir, `${run.id}.json`);
     renameSync(writeTempFile(file, `${JSON.stringify(run, null, 2)}\n`), file);
+  }
+
+  /** Deletes a run's record (retention, S1.7); no error when it is already gone. */
+  delete(id: string): void {
+    rmSync(join(this.dir, `${id}.json`), { force: true });
   }
 
   /** Every readable record, oldest first; unreadable ones are reported through `onBad` and skipped. */

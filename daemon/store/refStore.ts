@@ -97,10 +97,89 @@ export class RefStore {
     }
   }
 
-  /** Deletes a loose ref (used by tests and, later, retention). Packed entries are left to git. */
+  /** Deletes a loose ref file only (packed entries stay); `delete` removes a ref for good. */
   deleteLoose(ref: string): void {
     const path = join(this.gitDir, ref);
     if (existsSync(path)) unlinkSync(path);
+  }
+
+  /**
+   * Deletes refs under refs/shadow/ (S1.7), loose and packed, like `git update-ref -d`: each
+   * ref's `.lock` is held throughout; packed entries go first (packed-refs rewritten under
+   * `packed-refs.lock`, every other line kept byte for byte), then the loose files, so a stale
+   * packed value never resurfaces. Returns the refs that existed.
+   */
+  delete(refs: string[], timeoutMs = 2000): string[] {
+    for (const ref of refs) {
+      if (!ref.startsWith(SHADOW_REF_PREFIX)) throw new ShadowError('INTERNAL', `Refusing to delete ${ref} outside ${SHADOW_REF_PREFIX}`, { ref });
+    }
+    const held: string[] = [];
+    try {
+      for (const ref of refs) {
+        const lock = `${join(this.gitDir, ref)}.lock`;
+        if (!existsSync(dirname(lock))) {
+          held.push('');
+          continue;
+        }
+        closeSync(this.takeLock(lock, ref, timeoutMs));
+        held.push(lock);
+      }
+      const existed = refs.filter((ref) => this.read(ref) !== null);
+      this.removePacked(new Set(refs), timeoutMs);
+      for (const ref of refs) this.deleteLoose(ref);
+      return existed;
+    } finally {
+      for (const lock of held) {
+        if (!lock) continue;
+        try {
+          unlinkSync(lock);
+        } catch {
+          // the lock is ours; nothing else to do
+        }
+      }
+    }
+  }
+
+  /** Rewrites packed-refs without `refs` (and their peeled `^` lines), if it names any. */
+  private removePacked(refs: Set<string>, timeoutMs: number): void {
+    const file = join(this.gitDir, 'packed-refs');
+    if (![...this.packed().keys()].some((ref) => refs.has(ref))) return;
+    const lock = `${file}.lock`;
+    const fd = this.takeLock(lock, 'packed-refs', timeoutMs);
+    let renamed = false;
+    try {
+      // Re-read under the lock: git may have repacked between our check and the lock.
+      const lines = readFileSync(file, 'utf8').split('\n');
+      const out: string[] = [];
+      let dropping = false;
+      for (const line of lines) {
+        if (line.startsWith('^')) {
+          if (!dropping) out.push(line);
+          continue;
+        }
+        const ref = line.split(' ')[1];
+        dropping = !line.startsWith('#') && ref !== undefined && OID.test(line.slice(0, 40)) && refs.has(ref);
+        if (!dropping) out.push(line);
+      }
+      writeSync(fd, out.join('\n'));
+      fsyncSync(fd);
+      closeSync(fd);
+      renameSync(lock, file);
+      renamed = true;
+    } finally {
+      if (!renamed) {
+        try {
+          closeSync(fd);
+        } catch {
+          // already closed after the write
+        }
+        try {
+          unlinkSync(lock);
+        } catch {
+          // the lock is ours; nothing else to do
+        }
+      }
+    }
   }
 
   private takeLock(lock: string, ref: string, timeoutMs: number): number {

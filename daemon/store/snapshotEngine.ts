@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type { ShadowConfig } from '../../shared/config.js';
+import { autoChainLength, compactAutoChain } from '../gc/autoChain.js';
 import { STATE_FILES } from '../../shared/paths.js';
 import type { WorkspaceLayout } from '../workspaceLayout.js';
 import type { WatcherLogger } from '../watcher/workspaceWatcher.js';
@@ -188,6 +189,11 @@ export class SnapshotEngine {
     return this.lastCommit;
   }
 
+  /** Drops the cached newest checkpoint (after a ref was rewritten under it, e.g. by retention). */
+  forgetLatest(): void {
+    this.lastCommit = null;
+  }
+
   /** The newest checkpoint on any shadow ref, or null. */
   async latest(): Promise<{ commit: string; ref: string; time: number } | null> {
     const [top] = await this.reader.log(1);
@@ -220,6 +226,28 @@ export class SnapshotEngine {
     this.saveTimer.unref();
   }
 
+  /** Length of the auto chain as last counted (null: not yet), kept up to date by auto snapshots. */
+  autoChainLength: number | null = null;
+
+  /**
+   * Keeps the auto chain bounded between gc passes (S1.7), cheaply: counted once, then
+   * incremented, and compacted only when 10% over `maxAutoSnapshots`. Inside `exclusive`.
+   */
+  private async boundAutoChain(): Promise<void> {
+    const max = this.opts.config.retention.maxAutoSnapshots;
+    const limit = Math.max(max + 1, Math.floor(max * 1.1));
+    this.autoChainLength = this.autoChainLength === null ? await autoChainLength(this, limit + 1) : this.autoChainLength + 1;
+    if (this.autoChainLength <= limit) return;
+    try {
+      const r = await compactAutoChain(this, max);
+      this.autoChainLength = r.kept;
+      this.opts.logger.info({ dropped: r.dropped, kept: r.kept }, 'auto chain compacted');
+    } catch (err) {
+      this.autoChainLength = null;
+      this.opts.logger.warn({ err: String(err) }, 'could not compact the auto chain');
+    }
+  }
+
   /** (Re)starts the quiet-period timer of auto snapshots (S2.2). */
   private armAutoSnapshot(): void {
     const { enabled, quietPeriod } = this.opts.config.autoSnapshot;
@@ -232,6 +260,7 @@ export class SnapshotEngine {
         try {
           const c = await this.commitWorkingTree(REFS.auto, 'auto snapshot', { kind: 'auto' }, true);
           if (c.created) this.opts.logger.info({ commit: c.commit, files: c.files, hashed: c.hashed }, 'auto snapshot');
+          if (c.created) await this.boundAutoChain();
         } catch (err) {
           this.opts.logger.error({ err: String(err) }, 'auto snapshot failed');
         }

@@ -13,6 +13,8 @@ export { RunGet } from './runGet.js';
 export { Cancel } from './cancel.js';
 export { Undo } from './undo.js';
 export { CancellationLog } from './cancellationLog.js';
+export { Resume, ResumeList } from './resume.js';
+export { Gc } from './gc.js';
 
 import { Hello } from './hello.js';
 import { Status } from './status.js';
@@ -28,6 +30,8 @@ import { RunGet } from './runGet.js';
 import { Cancel } from './cancel.js';
 import { Undo } from './undo.js';
 import { CancellationLog } from './cancellationLog.js';
+import { Resume, ResumeList } from './resume.js';
+import { Gc } from './gc.js';
 
 /** All methods, for the dispatcher and the protocol docs. */
 export const ALL_METHODS = [
@@ -50,6 +54,9 @@ export const ALL_METHODS = [
   Cancel,
   Undo,
   CancellationLog,
+  Resume,
+  ResumeList,
+  Gc,
 ] as const;
 
 /** Any declared method. */

@@ -149,7 +149,9 @@ describe('run command arguments (S7 usage errors, exit 2)', () => {
     ['--timeout over 31 days', ['start', '--timeout', '745h']],
     ['empty phase name', ['start', '--phases', 'a,,b']],
     ['run without a command', ['run', '--name', 'x']],
-    ['run --resume (issue #4)', ['run', '--resume', '--', 'true']],
+    ['run --resume with start options (S6.6)', ['run', '--resume', '--name', 'x', '--', 'true']],
+    ['resume with two modes (S6.4)', ['resume', '--yes', '--restart']],
+    ['resume --list with a mode', ['resume', '--list', '--discard']],
     ['run --run without --resume', ['run', '--run', 'r1', '--', 'true']],
     ['unknown cancel reason', ['cancel', '--reason', 'bored']],
     ['unknown cancel action', ['cancel', '--action', 'burn']],
@@ -165,13 +167,13 @@ describe('run command arguments (S7 usage errors, exit 2)', () => {
     expect(['USAGE', 'PATH_INVALID']).toContain(r.json().error.code);
   });
 
-  it('S7: run --resume says it is not available yet', async () => {
-    const r = await cli(['run', '--resume', '--', 'true']);
-    expect(r.stderr).toContain('not available yet');
-    expect(r.stderr).toContain('usage: shadowctl run [--name N] [--phases a,b,c] [--timeout T] [--parent RUN] [-C DIR] [--json] -- CMD');
+  it('S6.6: run --resume keeps the run\'s settings: start options are a usage error', async () => {
+    const r = await cli(['run', '--resume', '--timeout', '1m', '--', 'true']);
+    expect(r.stderr).toContain("run --resume keeps the run's settings: drop --timeout");
+    expect(r.stderr).toContain('usage: shadowctl run [--name N] [--phases a,b,c] [--timeout T] [--parent RUN] [--resume [--run RUN]] [-C DIR] [--json] -- CMD');
   });
 
-  it.each(['run', 'start', 'phase', 'step', 'unsafe', 'error', 'finish', 'cancel', 'undo'])('S7: %s --help exits 0 and is listed in the overall help', async (name) => {
+  it.each(['run', 'start', 'phase', 'step', 'unsafe', 'error', 'finish', 'cancel', 'undo', 'resume'])('S7: %s --help exits 0 and is listed in the overall help', async (name) => {
     const r = await cli([name, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^usage: shadowctl ${name}`));
