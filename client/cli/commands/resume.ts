@@ -47,17 +47,18 @@ export const command: Command = {
       return list(ctx);
     }
     let choice: ResumeChoice = chosenMode(args);
+    // Checked before connecting: a usage error must not start a daemon.
+    const interactive = process.stdin.isTTY && process.stdout.isTTY && args.values.json !== true;
+    if (!choice && !interactive) {
+      throw new ShadowError(
+        'USAGE',
+        'resume: say how to resume: --yes (continue from the last checkpoint), --restart (from the base), --from-phase P, or --discard; on a terminal, resume asks',
+        { command: 'resume' },
+      );
+    }
     const client = await ctx.connect();
     try {
       if (!choice) {
-        const interactive = process.stdin.isTTY && process.stdout.isTTY && args.values.json !== true;
-        if (!interactive) {
-          throw new ShadowError(
-            'USAGE',
-            'resume: say how to resume: --yes (continue from the last checkpoint), --restart (from the base), --from-phase P, or --discard; on a terminal, resume asks',
-            { command: 'resume' },
-          );
-        }
         const { runs } = await client.request(ResumeList, {});
         const run = runId ? runs.find((r) => r.id === runId) : runs[0];
         if (!run) return nothingToResume(ctx, runId);
