@@ -84,7 +84,10 @@ export function summarize(samples) {
 }
 
 const t0 = Date.now();
+/** The highest 1-minute load average seen at any progress line: other work during the run shows here. */
+let peakLoad = 0;
 export function progress(msg) {
+  peakLoad = Math.max(peakLoad, loadavg()[0]);
   process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
 }
 
@@ -517,6 +520,7 @@ async function main() {
     cleanup();
   }
   results.loadEnd = loadavg();
+  results.loadPeak = Math.max(peakLoad, results.loadEnd[0]);
   results.seconds = (Date.now() - t0) / 1000;
   const text = writeReport(results, opts.write ? join(ROOT, 'docs/BENCHMARKS.md') : null);
   process.stdout.write(text);

@@ -7,7 +7,6 @@
  * to end; a second loop times `request(Cancel)` alone on an open connection (the daemon side).
  * After every cancel the tree must equal native git's tree of the base state.
  */
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';

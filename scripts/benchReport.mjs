@@ -15,6 +15,12 @@ const head = (cells) => [row(cells), row(cells.map(() => '---'))];
 const stat = (s) => `${ms(s.median)} / ${ms(s.p90)}`;
 const k = (n) => (n % 1000 === 0 ? `${n / 1000}k` : String(n));
 
+/**
+ * Whether other work loaded the machine: busy before the run began, or a 1-min load above what
+ * the benchmark alone produces (about 1–1.5 on 2 cores: a daemon plus the timed child).
+ */
+const shared = (r) => r.loadStart[0] > r.machine.nproc / 2 || (r.loadPeak ?? Math.max(...r.loadEnd)) > r.machine.nproc * 0.9;
+
 /** The results section, as markdown. */
 export function renderResults(r) {
   const m = r.machine;
@@ -25,7 +31,7 @@ export function renderResults(r) {
     `- Date: ${r.date}`,
     `- Machine: ${m.nproc} CPUs (${m.cpu}), ${m.platform} ${m.kernel}; Node ${m.node}; ${m.git}`,
     `- Command: \`${r.command}\` (took ${Math.round(r.seconds)} s)`,
-    `- Load average (1/5/15 min) at start ${r.loadStart.map((l) => l.toFixed(1)).join(' / ')}, at end ${r.loadEnd.map((l) => l.toFixed(1)).join(' / ')}${Math.max(...r.loadStart, ...r.loadEnd) > m.nproc / 2 ? ' — **the machine was shared with other work during the run: expect noise; every comparison interleaves both sides run by run so the noise hits both**' : ''}`,
+    `- Load average (1/5/15 min) at start ${r.loadStart.map((l) => l.toFixed(1)).join(' / ')}, at end ${r.loadEnd.map((l) => l.toFixed(1)).join(' / ')}${r.loadPeak === undefined ? '' : `, highest 1-min value seen at a progress line ${r.loadPeak.toFixed(1)} (the benchmark itself keeps about 1–1.5 busy)`}${shared(r) ? ' — **the machine was shared with other work during the run: expect noise; every comparison interleaves both sides run by run so the noise hits both**' : ''}`,
     `- Page cache: ${r.canDrop ? 'dropped (`sync; echo 3 > /proc/sys/vm/drop_caches`) before every timed run of *cold* scenarios, both sides; cold is also shown with the page cache warm; all other scenarios run with the page cache warm' : '**warm** for every scenario (dropping it is not permitted in this sandbox)'}.`,
     '- Times are wall-clock ms of a child process (spawnSync, same for both sides), median / p90 over n runs. Every Shadow snapshot was checked to have the same tree oid as git\'s `write-tree` on the same files.',
   ];
