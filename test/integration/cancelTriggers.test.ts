@@ -225,7 +225,11 @@ describe('cancellation log rotation (S5.8)', () => {
       ids.push(s.run);
       await c.request(Cancel, { reason: 'timeout', message: 'm'.repeat(300) });
     }
-    const logs = readdirSync(join(ws.dir, '.shadow', 'logs')).filter((f) => f.startsWith('cancellations')).sort();
+    // rotating-file-stream renames files asynchronously after a write: wait until the folder settles.
+    const logs = await waitFor(() => {
+      const names = readdirSync(join(ws.dir, '.shadow', 'logs')).filter((f) => f.startsWith('cancellations')).sort();
+      return names.length === 3 && names.every((f) => existsSync(join(ws.dir, '.shadow', 'logs', f))) ? names : null;
+    }, 'three cancellation log files');
     expect(logs).toEqual(['cancellations.jsonl', 'cancellations.jsonl.1', 'cancellations.jsonl.2']);
     for (const f of logs) expect(readFileSync(join(ws.dir, '.shadow', 'logs', f)).length).toBeLessThan(2048);
     const entries = (await c.request(CancellationLog, { n: 100 })).entries.map((e) => e.run);
