@@ -82,18 +82,7 @@ export class RefStore {
       renameSync(lock, path);
       renamed = true;
     } finally {
-      if (!renamed) {
-        try {
-          closeSync(fd);
-        } catch {
-          // already closed after the write
-        }
-        try {
-          unlinkSync(lock);
-        } catch {
-          // the lock is ours; nothing else to do
-        }
-      }
+      if (!renamed) abandonLock(fd, lock);
     }
   }
 
@@ -167,18 +156,7 @@ export class RefStore {
       renameSync(lock, file);
       renamed = true;
     } finally {
-      if (!renamed) {
-        try {
-          closeSync(fd);
-        } catch {
-          // already closed after the write
-        }
-        try {
-          unlinkSync(lock);
-        } catch {
-          // the lock is ours; nothing else to do
-        }
-      }
+      if (!renamed) abandonLock(fd, lock);
     }
   }
 
@@ -220,5 +198,19 @@ export class RefStore {
       if (oid && ref && OID.test(oid)) out.set(ref, oid);
     }
     return out;
+  }
+}
+
+/** Gives up a lock we hold without committing it: close (if still open) and remove the .lock file. */
+function abandonLock(fd: number, lock: string): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed after the write
+  }
+  try {
+    unlinkSync(lock);
+  } catch {
+    // the lock is ours; nothing else to do
   }
 }
