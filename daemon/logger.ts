@@ -3,8 +3,9 @@
  * readable lines on stderr with `--pretty`.
  */
 import { writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
-import pinoPretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import { createStream } from 'rotating-file-stream';
 
 /** Options of createDaemonLogger. */
@@ -48,6 +49,8 @@ export function createDaemonLogger(opts: DaemonLoggerOptions): DaemonLogger {
 
   let logger: pino.Logger;
   if (opts.pretty) {
+    // Loaded only for --pretty: its ~30 modules are a cost on every (background) start otherwise.
+    const pinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     const pretty = pinoPretty({
       destination: 2,
       sync: true,

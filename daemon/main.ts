@@ -27,6 +27,9 @@ import { SnapshotEngine } from './store/snapshotEngine.js';
 import { ensureStateDirs, resolveWorkspaceLayout } from './workspaceLayout.js';
 import { acquireWorkspaceLock } from './workspaceLock.js';
 
+/** Delay between start and the start-up retention pass. */
+const STARTUP_GC_DELAY_MS = 3000;
+
 const USAGE = 'usage: shadowd [-C DIR] [--pretty]\n  Runs the Shadow daemon for DIR (default: the current directory) in the foreground.\n';
 
 /** Writes to stderr synchronously: safe right before exiting. */
@@ -153,8 +156,13 @@ async function main(): Promise<number> {
       );
     }
     runs.init(recovered);
-    // Retention (S1.7) once per start, queued after the first scan; a failure is logged, not fatal.
-    void collectGarbage(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'start-up gc failed'));
+    // Retention (S1.7) once per start; a failure is logged, not fatal. Queued a few seconds after
+    // start rather than at once, so the request that auto-started the daemon (typically a first
+    // checkpoint) is not made to wait behind it; by then the first scan is usually done.
+    const startupGc = setTimeout(() => {
+      if (!shuttingDown) void collectGarbage(ctx).catch((err: unknown) => logger.warn({ err: String(err) }, 'start-up gc failed'));
+    }, STARTUP_GC_DELAY_MS);
+    startupGc.unref();
     server = new IpcServer({ socketPath, dispatcher, logger });
     await server.start();
   } catch (err) {

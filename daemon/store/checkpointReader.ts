@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
-import git from 'isomorphic-git';
+import type IsomorphicGit from 'isomorphic-git';
 import { ShadowError } from '../../shared/errors.js';
 import type { DecodedCommit } from './commitCodec.js';
 import { decodeCommit } from './commitCodec.js';
@@ -30,6 +30,18 @@ export interface LogItem extends DecodedCommit {
 
 const FULL_OID = /^[0-9a-f]{40}$/;
 const SHORT_OID = /^[0-9a-f]{4,40}$/;
+/** Tries of a packed read before it counts as failed (a concurrent repack fails one, S1.6). */
+const READ_ATTEMPTS = 3;
+
+/**
+ * isomorphic-git, loaded on first use: most reads are of loose objects (read directly), and its
+ * import costs ~250 ms warm and far more with a cold page cache, on the daemon's start-up path.
+ */
+let gitModule: Promise<typeof IsomorphicGit> | null = null;
+function isomorphicGit(): Promise<typeof IsomorphicGit> {
+  gitModule ??= import('isomorphic-git').then((m) => m.default);
+  return gitModule;
+}
 
 /** Reads a git store's objects and Shadow's history. */
 export class CheckpointReader {
@@ -42,15 +54,25 @@ export class CheckpointReader {
 
   /** Reads an object's content, checking its type. */
   async readObject(oid: string, type: 'commit' | 'tree' | 'blob'): Promise<Uint8Array> {
-    let result: { type: string; object: unknown } | null = this.readLoose(oid, type);
-    if (result) return result.object as Uint8Array;
-    try {
-      // A fresh cache per call: isomorphic-git's cache object grows without bound (LIBRARIES.md).
-      result = (await git.readObject({ fs, gitdir: this.gitDir, oid, format: 'content', cache: {} })) as { type: string; object: unknown };
-    } catch (err) {
-      const name = (err as { code?: string }).code;
-      if (name === 'NotFoundError') throw new ShadowError('CHECKPOINT_NOT_FOUND', `Object ${oid} is not in the store`, { oid, type });
-      throw new ShadowError('OBJECT_CORRUPT', `Cannot read ${type} ${oid}: ${(err as Error).message}`, { oid, type }, { cause: err });
+    let result: { type: string; object: unknown } | null = null;
+    // The user's `git gc` repacks beside us (S1.6): a loose object moves into a new pack and an
+    // old pack is deleted while isomorphic-git, having listed it, still opens it. Such a read
+    // fails once and succeeds when retried from the top (loose, then a fresh pack listing).
+    for (let attempt = 1; !result; attempt++) {
+      result = this.readLoose(oid, type);
+      if (result) return result.object as Uint8Array;
+      try {
+        // A fresh cache per call: isomorphic-git's cache object grows without bound (LIBRARIES.md).
+        result = (await (await isomorphicGit()).readObject({ fs, gitdir: this.gitDir, oid, format: 'content', cache: {} })) as { type: string; object: unknown };
+      } catch (err) {
+        if (attempt < READ_ATTEMPTS) {
+          await new Promise((r) => setTimeout(r, 20 * attempt));
+          continue;
+        }
+        const name = (err as { code?: string }).code;
+        if (name === 'NotFoundError') throw new ShadowError('CHECKPOINT_NOT_FOUND', `Object ${oid} is not in the store`, { oid, type });
+        throw new ShadowError('OBJECT_CORRUPT', `Cannot read ${type} ${oid}: ${(err as Error).message}`, { oid, type }, { cause: err });
+      }
     }
     if (result.type !== type) throw new ShadowError('CHECKPOINT_NOT_FOUND', `${oid} is a ${result.type}, not a ${type}`, { oid, type, found: result.type });
     return result.object as Uint8Array;
@@ -174,7 +196,7 @@ export class CheckpointReader {
 
   private async expand(prefix: string): Promise<string | null> {
     try {
-      return await git.expandOid({ fs, gitdir: this.gitDir, oid: prefix, cache: {} });
+      return await (await isomorphicGit()).expandOid({ fs, gitdir: this.gitDir, oid: prefix, cache: {} });
     } catch (err) {
       if ((err as { code?: string }).code === 'AmbiguousError') {
         throw new ShadowError('CHECKPOINT_NOT_FOUND', `Commit id prefix ${prefix} is ambiguous: give more characters`, { checkpoint: prefix });

@@ -5,8 +5,12 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { access, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflate, deflateSync } from 'node:zlib';
+
+const deflateAsync = promisify(deflate);
 
 /** Git object types Shadow writes. */
 export type ObjectType = 'blob' | 'tree' | 'commit';
@@ -27,6 +31,15 @@ export class LooseObjectWriter {
   private readonly fanoutMade = new Set<string>();
   /** Objects actually written (for stats and tests). */
   written = 0;
+  /** Objects queued by `writeLater` and not yet on disk, by oid. */
+  private readonly inflight = new Map<string, Promise<void>>();
+  /** Bytes of content held by queued writes. */
+  private inflightBytes = 0;
+  /** The first failure of a queued write, reported by the next `flush`. */
+  private failure: unknown = null;
+  /** Temp names: a random prefix per writer and a counter (randomBytes per object cost ~8 µs). */
+  private readonly tmpPrefix = `tmp_obj_${randomBytes(6).toString('hex')}_`;
+  private tmpSeq = 0;
 
   constructor(objectsDir: string) {
     this.objectsDir = objectsDir;
@@ -43,7 +56,7 @@ export class LooseObjectWriter {
   }
 
   /** Hashes and writes `content` unless it already exists; returns its oid. */
-  write(type: ObjectType, content: Uint8Array): string {
+  write(type: ObjectType, content: Uint8Array, retries = 0): string {
     const oid = hashObject(type, content);
     // Ask the disk, not the `known` cache: the user's `git gc --prune`/`git prune` deletes loose
     // objects that are unreachable (e.g. a blob hashed for a `diff` but never committed), and a
@@ -57,7 +70,7 @@ export class LooseObjectWriter {
       mkdirSync(dir, { recursive: true });
       this.fanoutMade.add(dir);
     }
-    const tmp = join(dir, `tmp_obj_${randomBytes(6).toString('hex')}`);
+    const tmp = this.tmpPath(dir);
     let fd: number;
     try {
       fd = openSync(tmp, 'wx', 0o444);
@@ -80,11 +93,85 @@ export class LooseObjectWriter {
       } catch {
         // the temp file is ours; if it is already gone there is nothing to clean
       }
+      // `git prune --expire=now` (the user's `git gc --prune=now`) deletes tmp_obj_* files and the
+      // fan-out directories it emptied, ours included, between our write and rename: write again (S1.6).
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && retries < 5) return this.write(type, content, retries + 1);
       throw err;
     }
     this.known.add(oid);
     this.written++;
     return oid;
+  }
+
+  /**
+   * Hashes `content` now and returns its oid, but deflates and writes it on libuv's thread pool,
+   * so a bulk scan (a cold start hashes every file) overlaps its reads with the writes. The object
+   * is on disk only once `flush()` has resolved: callers must flush before naming it in a commit
+   * or a ref. Same atomicity as `write`: temp file, then rename.
+   */
+  writeLater(type: ObjectType, content: Uint8Array): string {
+    const oid = hashObject(type, content);
+    if (this.inflight.has(oid)) return oid;
+    this.inflightBytes += content.length;
+    const job = this.writeAsync(type, oid, content)
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      })
+      .finally(() => {
+        this.inflight.delete(oid);
+        this.inflightBytes -= content.length;
+      });
+    this.inflight.set(oid, job);
+    return oid;
+  }
+
+  /** Whether queued writes hold more than `maxObjects` objects or `maxBytes` of content. */
+  backlogged(maxObjects = 256, maxBytes = 64 * 1024 * 1024): boolean {
+    return this.inflight.size > maxObjects || this.inflightBytes > maxBytes;
+  }
+
+  /** Resolves once every object queued by `writeLater` is on disk; rejects with the first failure. */
+  async flush(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all([...this.inflight.values()]);
+    if (this.failure !== null) {
+      const failure = this.failure;
+      this.failure = null;
+      throw failure;
+    }
+  }
+
+  private async writeAsync(type: ObjectType, oid: string, content: Uint8Array, retries = 0): Promise<void> {
+    const path = this.pathOf(oid);
+    if (await exists(path)) return;
+    const deflated = await deflateAsync(Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]), { level: 1 });
+    const dir = join(this.objectsDir, oid.slice(0, 2));
+    if (!this.fanoutMade.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.fanoutMade.add(dir);
+    }
+    const tmp = this.tmpPath(dir);
+    try {
+      await writeFile(tmp, deflated, { flag: 'wx', mode: 0o444 });
+    } catch (err) {
+      // `git gc`/`git prune-packed` remove fan-out directories they emptied, behind our cache.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(dir, { recursive: true });
+      await writeFile(tmp, deflated, { flag: 'wx', mode: 0o444 });
+    }
+    try {
+      await rename(tmp, path);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      // As in `write`: a concurrent `git prune --expire=now` removed our temp file or its directory.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && retries < 5) return this.writeAsync(type, oid, content, retries + 1);
+      throw err;
+    }
+    this.known.add(oid);
+    this.written++;
+  }
+
+  private tmpPath(dir: string): string {
+    return join(dir, `${this.tmpPrefix}${++this.tmpSeq}`);
   }
 
   /** Records that an object exists (read from the store), so `has` skips the stat. */
@@ -94,5 +181,14 @@ export class LooseObjectWriter {
 
   private pathOf(oid: string): string {
     return join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
   }
 }

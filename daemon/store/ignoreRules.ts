@@ -117,6 +117,8 @@ export class IgnoreRules {
   private shadow: PatternList | null = null;
   /** dirRel → compiled `.gitignore`, or null for "none here" (cached too). */
   private readonly dirs = new Map<string, PatternList | null>();
+  /** dirRel → the text its cached list was compiled from (only for lists that exist). */
+  private readonly texts = new Map<string, string>();
   /** dirRel → the levels that apply to its entries, deepest first. */
   private readonly chains = new Map<string, Level[]>();
 
@@ -182,9 +184,16 @@ export class IgnoreRules {
     return this.isIgnored(relPath, isDir);
   }
 
+  /** Whether dirRel's cached rules were compiled from exactly `content` (then a re-read would change nothing). */
+  hasRulesFrom(dirRel: string, content: Uint8Array): boolean {
+    const text = this.texts.get(dirRel);
+    return text !== undefined && this.dirs.get(dirRel) !== undefined && Buffer.from(text, 'utf8').equals(content);
+  }
+
   /** Drops the cached matcher of dirRel (its .gitignore changed or vanished). */
   invalidate(dirRel: string): void {
     this.dirs.delete(dirRel);
+    this.texts.delete(dirRel);
     // Chains of every descendant embed this directory's list: rebuild them all (cheap, lazily).
     this.chains.clear();
   }
@@ -220,10 +229,14 @@ export class IgnoreRules {
   private list(dirRel: string): PatternList | null {
     const cached = this.dirs.get(dirRel);
     if (cached !== undefined) return cached;
-    if (this.dirs.size >= MAX_DIRS) this.dirs.clear();
+    if (this.dirs.size >= MAX_DIRS) {
+      this.dirs.clear();
+      this.texts.clear();
+    }
     const text = this.opts.readIgnoreFile(dirRel);
     const list = text === null ? null : compile(text, this.ignoreCase);
     this.dirs.set(dirRel, list);
+    if (text !== null) this.texts.set(dirRel, text);
     return list;
   }
 }

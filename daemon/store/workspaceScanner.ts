@@ -6,10 +6,10 @@
 import type { Dirent, Stats } from 'node:fs';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { ShadowError } from '../../shared/errors.js';
 import type { FileMode } from './flatTree.js';
 import type { LooseObjectWriter } from './gitObjects.js';
 import type { IgnoreRules } from './ignoreRules.js';
+import { makeSlicer } from './scanSlicer.js';
 import type { FileRecord, SnapshotIndex } from './snapshotIndex.js';
 import { joinPath, splitPath } from './snapshotIndex.js';
 
@@ -18,9 +18,6 @@ import { joinPath, splitPath } from './snapshotIndex.js';
  * changing (timestamps are coarse): such "racy" entries are re-hashed at the next look.
  */
 const RACY_WINDOW_MS = 3000;
-
-/** Longest stretch a full rescan keeps the event loop before yielding (S2.2 responsiveness). */
-const SLICE_MS = 20;
 
 /** Counters of one scan, for status, logs and tests. */
 export interface ScanStats {
@@ -34,6 +31,8 @@ export interface ScanStats {
 export class WorkspaceScanner {
   /** Files present but not capturable (too large, unreadable): path → reason (S1.8). */
   readonly uncaptured = new Map<string, string>();
+  /** Told each directory whose entries were read (the watcher then owes it no re-read). */
+  onDirRead: (dir: string) => void = () => undefined;
   /** Counters since the last `resetStats`. */
   stats: ScanStats = { hashed: 0, statted: 0 };
   /** Set when a `.gitignore` changed: its directory must be rescanned under the new rules. */
@@ -44,6 +43,8 @@ export class WorkspaceScanner {
    * the cached rules of their directory would stay stale (S1.1 parity).
    */
   private readonly hiddenIgnoreFiles = new Map<string, string>();
+  /** Nesting depth of bulk scans (their blobs are written by `writeLater`). */
+  private bulkDepth = 0;
 
   constructor(
     private readonly root: string,
@@ -68,7 +69,7 @@ export class WorkspaceScanner {
 
   /**
    * Scans whole each directory in `pending` (rescanAll's work list, or the new directories that
-   * scanPaths / scanDirsShallow deferred), yielding to the event loop every SLICE_MS. After a
+   * scanPaths / scanDirsShallow deferred), yielding to the event loop (scanSlicer.ts). After a
    * storm (S2.2: 30 000 new files) or a big directory moved in (one event), the scan hashes for
    * many seconds; done in one synchronous go it froze status, hello and cancel requests for all
    * that time (and a daemon starting on a large tree did not answer its auto-starting client
@@ -79,7 +80,11 @@ export class WorkspaceScanner {
    * partly refreshed.
    */
   async scanDeferred(pending: string[], shouldStop: () => boolean = () => false): Promise<void> {
-    const slice = this.slicer(shouldStop);
+    await this.inBulk(() => this.scanDeferredNow(pending, shouldStop));
+  }
+
+  private async scanDeferredNow(pending: string[], shouldStop: () => boolean): Promise<void> {
+    const slice = makeSlicer(this.root, this.writer, shouldStop);
     while (pending.length > 0) {
       const dir = pending.pop() as string;
       // Rules may have changed since it was deferred (scanPaths settles .gitignore edits before
@@ -94,15 +99,27 @@ export class WorkspaceScanner {
     this.settleIgnoreChanges();
   }
 
-  /** A function that yields to the event loop once SLICE_MS of scanning have passed since the last yield. */
-  private slicer(shouldStop: () => boolean): () => Promise<void> {
-    let sliceStart = performance.now();
-    return async () => {
-      if (performance.now() - sliceStart < SLICE_MS) return;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (shouldStop()) throw new ShadowError('SHUTTING_DOWN', `Scan of ${this.root} stopped: the daemon is shutting down`, { workspace: this.root });
-      sliceStart = performance.now();
-    };
+  /**
+   * Runs a bulk scan whose blobs are written off the main thread (`writeLater`): when it ends, all
+   * of them are on disk, so the caller may commit what the index now names. Nests.
+   */
+  private async inBulk(fn: () => Promise<void>): Promise<void> {
+    this.bulkDepth++;
+    let failed = false;
+    try {
+      await fn();
+    } catch (err) {
+      failed = true;
+      throw err;
+    } finally {
+      this.bulkDepth--;
+      if (this.bulkDepth === 0) {
+        // Even when the scan failed, no write may still be in flight once it has returned.
+        const flushed = this.writer.flush();
+        if (failed) await flushed.catch(() => undefined);
+        else await flushed;
+      }
+    }
   }
 
   /**
@@ -121,7 +138,11 @@ export class WorkspaceScanner {
    * its just-written files are racy, so every one of them is re-hashed here.
    */
   async scanDirsShallow(dirs: Iterable<string>, shouldStop: () => boolean = () => false): Promise<void> {
-    const slice = this.slicer(shouldStop);
+    await this.inBulk(() => this.scanDirsShallowNow(dirs, shouldStop));
+  }
+
+  private async scanDirsShallowNow(dirs: Iterable<string>, shouldStop: () => boolean): Promise<void> {
+    const slice = makeSlicer(this.root, this.writer, shouldStop);
     const deferred: string[] = [];
     for (const dir of dirs) {
       if (dir !== '' && this.ignore.isIgnoredDeep(dir, true)) {
@@ -166,6 +187,7 @@ export class WorkspaceScanner {
       if (code === 'EACCES' || code === 'EPERM') return void this.uncaptured.set(dir, 'unreadable directory');
       throw err;
     }
+    this.onDirRead(dir);
     const seen = new Set<string>();
     let hiddenSeen = false;
     for (const entry of entries) {
@@ -226,11 +248,16 @@ export class WorkspaceScanner {
       return;
     }
     this.stats.hashed++;
-    const oid = this.writer.write('blob', content);
+    const oid = this.bulkDepth > 0 ? this.writer.writeLater('blob', content) : this.writer.write('blob', content);
     const record: FileRecord = { mode, oid, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hashedAt: Date.now() };
     this.uncaptured.delete(path);
     this.index.set(path, record);
-    if (splitPath(path)[1] === '.gitignore' && old?.oid !== oid) this.ignoreChangedDirs.add(splitPath(path)[0]);
+    if (splitPath(path)[1] === '.gitignore' && old?.oid !== oid) {
+      // Rules compiled from these very bytes are current (a first scan meets every .gitignore
+      // after reading it for its directory's entries): rescanning below them would be wasted.
+      const dir = splitPath(path)[0];
+      if (st.isSymbolicLink() || !this.ignore.hasRulesFrom(dir, content)) this.ignoreChangedDirs.add(dir);
+    }
   }
 
   private unchanged(old: FileRecord, st: Stats, mode: FileMode): boolean {

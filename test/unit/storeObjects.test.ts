@@ -40,6 +40,33 @@ describe('git objects (S1.1)', () => {
     expect(git(['fsck', '--full', '--strict', '--no-dangling'])).toBe('');
   });
 
+  it('writeLater: the oid at once, the object on disk (valid for git, no temp file) once flush resolves; duplicates written once', async () => {
+    const { git, writer, dir } = repo();
+    const contents = Array.from({ length: 300 }, (_, i) => Buffer.from(`file ${i % 250}\n`.repeat(1 + (i % 7))));
+    const oids = contents.map((c) => writer.writeLater('blob', c));
+    expect(oids).toEqual(contents.map((c) => hashObject('blob', c)));
+    expect(writer.backlogged(10)).toBe(true);
+    await writer.flush();
+    expect(writer.backlogged(0)).toBe(false);
+    // fsck (below) checks every object's hash; a few are read back whole.
+    for (const i of [0, 1, 149, 299]) expect(execFileSync('git', ['--git-dir', dir, 'cat-file', 'blob', oids[i] as string])).toEqual(contents[i]);
+    expect(git(['count-objects', '-v'])).toContain(`count: ${new Set(oids).size}\n`);
+    expect(writer.written).toBe(new Set(oids).size);
+    const leftovers = readdirSync(join(dir, 'objects'), { recursive: true }).filter((p) => String(p).includes('tmp_obj_'));
+    expect(leftovers).toEqual([]);
+    expect(git(['fsck', '--full', '--strict', '--no-dangling'])).toBe('');
+  });
+
+  it('writeLater: a failed write is reported by the next flush, not lost', async () => {
+    const t = makeTempDir();
+    cleanups.push(t.cleanup);
+    writeFileSync(join(t.dir, 'objects'), 'a file where the objects directory should be');
+    const writer = new LooseObjectWriter(join(t.dir, 'objects'));
+    writer.writeLater('blob', Buffer.from('x'));
+    await expect(writer.flush()).rejects.toMatchObject({ code: 'ENOTDIR' });
+    await expect(writer.flush()).resolves.toBeUndefined();
+  });
+
   it('orders tree entries like git (a directory sorts as "name/")', () => {
     const { git, writer } = repo();
     const blob = writer.write('blob', Buffer.from('x'));
