@@ -56,6 +56,7 @@ function parseOptions(argv) {
   o.runsFor = (kind, n) => {
     if (kind === 'startup') return base * 2;
     if (kind === 'cancel') return Math.max(5, base);
+    if (kind === 'cancelBig') return Math.max(5, Math.round(base / 3));
     const big = n >= 50_000;
     if (kind === 'cold') return Math.max(2, Math.round(base / (big ? 5 : 3)));
     return big ? Math.max(3, Math.round(base / 2)) : base;
@@ -511,6 +512,11 @@ async function main() {
       r.startup = scenarioStartup(ws, env, opts.runsFor('startup', n));
       if (n === opts.sizes[0]) r.modules = cliModules(ws, env, tmp);
       stopDaemon(ws, env);
+      if (n >= 50_000) {
+        // Issue #5.5: cancel at scale, beside git's own way to drop the same writes.
+        progress(`[${n}] cancel a run: 100 edited, 50 created; vs git reset --hard + clean -fd`);
+        r.cancel = await scenarioCancel({ tmp, env, runs: opts.runsFor('cancelBig'), n, ws, files, withNative: true });
+      }
       live.delete(ws);
       rmSync(ws, { recursive: true, force: true });
       results.sizes.push(r);

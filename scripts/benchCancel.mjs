@@ -48,9 +48,10 @@ function verify(label, r, base, ws, env, tmp, baseTree) {
  * Runs the scenario in its own workspace under `tmp` and stops its daemon. Returns median/p90 of
  * `node -e 0` (timed next to each cancel), `shadowctl cancel`, and `request(Cancel)` alone.
  */
-export async function scenarioCancel({ tmp, env, runs, n = 5000 }) {
-  const ws = join(tmp, 'ws-cancel');
-  const files = generateWorkspace(ws, n);
+/** `ws`/`files`: an existing generated workspace to use (kept); `withNative`: also time git's reset + clean after each cancel. */
+export async function scenarioCancel({ tmp, env, runs, n = 5000, ws: givenWs, files: givenFiles, withNative = false }) {
+  const ws = givenWs ?? join(tmp, 'ws-cancel');
+  const files = givenFiles ?? generateWorkspace(ws, n);
   const git = (args) => timed('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.invalid', ...args], { cwd: ws, env });
   git(['add', '-A']);
   git(['commit', '-q', '--no-verify', '-m', 'base']);
@@ -59,6 +60,7 @@ export async function scenarioCancel({ tmp, env, runs, n = 5000 }) {
   const node = [];
   const cancel = [];
   const inproc = [];
+  const native = [];
   try {
     // Warm-up (untimed): starts the daemon, waits for its first scan, runs one start/cancel cycle.
     shadowctl(ws, env, ['start', '--json']);
@@ -80,6 +82,18 @@ export async function scenarioCancel({ tmp, env, runs, n = 5000 }) {
       verify('cancel', JSON.parse(r.stdout), base, ws, env, tmp, baseTree);
       progress(`  cancel ${i + 1}/${runs}: shadowctl cancel ${r.ms.toFixed(0)} ms (node -e 0 ${node.at(-1).toFixed(0)} ms)`);
       await settle(pid);
+      if (withNative) {
+        // Native git's nearest way to throw a run's writes away: reset the tracked files, remove
+        // the new ones. It also drops the uncommitted edits made before the run, put back untimed.
+        runWrites(ws, files, 1000 + round);
+        await settle(pid, 200);
+        native.push(git(['reset', '--hard', '-q']).ms + git(['clean', '-fdq']).ms);
+        for (let u = 0; u < UNCOMMITTED; u++) appendFileSync(join(ws, files[u * 37 + 3]), '// uncommitted work from before the run\n');
+        const tree = nativeTree(ws, env, tmp);
+        if (tree !== baseTree) throw new Error(`native reset + clean left tree ${tree}, not the base tree ${baseTree}`);
+        progress(`  native git reset --hard + clean -fd ${native.at(-1).toFixed(0)} ms`);
+        await settle(pid);
+      }
     }
 
     // Daemon side: one connection, then time request(Cancel) alone (no process start).
@@ -104,5 +118,5 @@ export async function scenarioCancel({ tmp, env, runs, n = 5000 }) {
   } finally {
     stopDaemon(ws, env);
   }
-  return { n, edited: EDITED, created: CREATED, node: summarize(node), cancel: summarize(cancel), inproc: summarize(inproc) };
+  return { n, edited: EDITED, created: CREATED, node: summarize(node), cancel: summarize(cancel), inproc: summarize(inproc), ...(withNative ? { native: summarize(native) } : {}) };
 }

@@ -83,6 +83,14 @@ export function renderResults(r) {
     for (const [label, c] of coldRows) for (const f of c.failures) out.push(`- **Failed cold run** (${label}): \`shadowctl checkpoint\` ${f}`);
     if (coldRows.some(([, c]) => c.failures.length)) out.push('');
     out.push(`**Daemon memory** after the checkpoints: VmRSS ${inc.mem.rss.toFixed(0)} MB (peak VmHWM ${inc.mem.hwm.toFixed(0)} MB).`, '');
+    if (s.cancel?.native) {
+      const c = s.cancel;
+      out.push(`**Cancel a run** (issue #5.5; as in the issue #3 scenario below: ${c.edited} files edited and ${c.created} created since \`shadowctl start\`, reason user_cancel → remove_all, tree checked equal to git's base tree after each; git's side drops the same kind of writes with \`git reset --hard && git clean -fd\`, also checked; n = ${c.cancel.n})`, '');
+      out.push(...head(['measure', 'Shadow', 'git', 'ratio']));
+      out.push(row(['end to end: `shadowctl cancel` vs `git reset --hard -q` + `git clean -fdq`', stat(c.cancel), stat(c.native), x(c.cancel.median / c.native.median)]));
+      out.push(row(['daemon side: `request(Cancel)` on an open connection', stat(c.inproc), '', x(c.inproc.median / c.native.median)]));
+      out.push('');
+    }
   }
   if (r.cancel) out.push(...renderCancel(r.cancel));
   out.push(END);
