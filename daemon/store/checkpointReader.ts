@@ -11,6 +11,7 @@ import type IsomorphicGit from 'isomorphic-git';
 import { ShadowError } from '../../shared/errors.js';
 import type { DecodedCommit } from './commitCodec.js';
 import { decodeCommit } from './commitCodec.js';
+import { PackReader } from './packReader.js';
 import type { FlatTree, FileMode } from './flatTree.js';
 import type { RefStore } from './refStore.js';
 import { SHADOW_REF_PREFIX } from './refStore.js';
@@ -46,22 +47,34 @@ function isomorphicGit(): Promise<typeof IsomorphicGit> {
 /** Reads a git store's objects and Shadow's history. */
 export class CheckpointReader {
   private readonly flatCache = new Map<string, FlatTree>();
+  /** Packed objects, read one at a time (isomorphic-git loads whole packs). */
+  private readonly packs: PackReader;
 
   constructor(
     private readonly gitDir: string,
     private readonly refs: RefStore,
-  ) {}
+  ) {
+    this.packs = new PackReader(join(gitDir, 'objects'));
+  }
 
   /** Reads an object's content, checking its type. */
   async readObject(oid: string, type: 'commit' | 'tree' | 'blob'): Promise<Uint8Array> {
     let result: { type: string; object: unknown } | null = null;
-    // The user's `git gc` repacks beside us (S1.6): a loose object moves into a new pack and an
-    // old pack is deleted while isomorphic-git, having listed it, still opens it. Such a read
+    // The user's `git gc` repacks beside us (S1.6): a loose object moves into a new pack and is
+    // then deleted, an old pack is deleted after a new one is written. A read that falls between
     // fails once and succeeds when retried from the top (loose, then a fresh pack listing).
     for (let attempt = 1; !result; attempt++) {
-      result = this.readLoose(oid, type);
-      if (result) return result.object as Uint8Array;
+      result = this.readLoose(oid, type) ?? this.packs.read(oid);
+      if (result) break;
+      if (!this.packs.unsupported) {
+        if (attempt < READ_ATTEMPTS) {
+          await new Promise((r) => setTimeout(r, 20 * attempt));
+          continue;
+        }
+        throw new ShadowError('CHECKPOINT_NOT_FOUND', `Object ${oid} is not in the store`, { oid, type });
+      }
       try {
+        // Only for packs PackReader cannot read (index v1, from git before 2007).
         // A fresh cache per call: isomorphic-git's cache object grows without bound (LIBRARIES.md).
         result = (await (await isomorphicGit()).readObject({ fs, gitdir: this.gitDir, oid, format: 'content', cache: {} })) as { type: string; object: unknown };
       } catch (err) {
@@ -82,7 +95,7 @@ export class CheckpointReader {
    * Reads a loose object directly (synchronous read, zlib inflate, SHA-1 check): ~50 times faster
    * than isomorphic-git's pako path, and it never waits behind the libuv thread pool, which a
    * watcher re-reading directories can keep busy during a restore (S5.9). Null when the object
-   * is not loose (packed: isomorphic-git reads it).
+   * is not loose (packed: PackReader reads it).
    */
   private readLoose(oid: string, type: string): { type: string; object: Uint8Array } | null {
     if (!FULL_OID.test(oid)) return null;
@@ -174,7 +187,10 @@ export class CheckpointReader {
       // Each ref's chain is newest first; reading n from each is enough for the merged top n.
       for (let i = 0; oid && i < n && !seen.has(oid); i++) {
         seen.add(oid);
-        const c = await this.readCommit(oid);
+        // One ref at a missing object (deleted by hand, pruned) must not hide every other one:
+        // across all refs its chain just ends there. Asked for by name, it is an error.
+        const c = onlyRef ? await this.readCommit(oid) : await this.readCommitOrNull(oid);
+        if (!c) break;
         items.push({ ...c, commit: oid, ref });
         oid = c.parents[0] ?? null;
       }
@@ -188,10 +204,22 @@ export class CheckpointReader {
     let best: LogItem | null = null;
     for (const [ref, oid] of this.refs.list()) {
       if (exclude.includes(ref)) continue;
-      const c = await this.readCommit(oid);
+      const c = await this.readCommitOrNull(oid);
+      if (!c) continue;
       if (!best || c.time > best.time) best = { ...c, commit: oid, ref };
     }
     return best;
+  }
+
+  /** A commit, or null when it is missing or unreadable (other errors are thrown). */
+  private async readCommitOrNull(oid: string): Promise<DecodedCommit | null> {
+    try {
+      return await this.readCommit(oid);
+    } catch (err) {
+      const code = (err as ShadowError).code;
+      if (code === 'CHECKPOINT_NOT_FOUND' || code === 'OBJECT_CORRUPT') return null;
+      throw err;
+    }
   }
 
   private async expand(prefix: string): Promise<string | null> {
