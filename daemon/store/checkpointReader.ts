@@ -222,14 +222,17 @@ export class CheckpointReader {
     }
   }
 
+  /** The full id of the one object whose id starts with `prefix`, loose or packed; null if none. */
   private async expand(prefix: string): Promise<string | null> {
+    const found = new Set<string>();
+    const dir = join(this.gitDir, 'objects', prefix.slice(0, 2));
     try {
-      return await (await isomorphicGit()).expandOid({ fs, gitdir: this.gitDir, oid: prefix, cache: {} });
-    } catch (err) {
-      if ((err as { code?: string }).code === 'AmbiguousError') {
-        throw new ShadowError('CHECKPOINT_NOT_FOUND', `Commit id prefix ${prefix} is ambiguous: give more characters`, { checkpoint: prefix });
-      }
-      return null;
+      for (const name of fs.readdirSync(dir)) if (name.length === 38 && name.startsWith(prefix.slice(2))) found.add(prefix.slice(0, 2) + name);
+    } catch {
+      // no loose object in that fan-out directory
     }
+    for (const oid of this.packs.expand(prefix)) found.add(oid);
+    if (found.size > 1) throw new ShadowError('CHECKPOINT_NOT_FOUND', `Commit id prefix ${prefix} is ambiguous: give more characters`, { checkpoint: prefix });
+    return [...found][0] ?? null;
   }
 }

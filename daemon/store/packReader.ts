@@ -81,6 +81,32 @@ export class PackReader {
     return null;
   }
 
+  /** Full ids of packed objects whose id starts with `prefix` (even-or-odd hex, ≥ 2 chars); at most `limit`. */
+  expand(prefix: string, limit = 2): string[] {
+    if (!/^[0-9a-f]{2,40}$/.test(prefix)) return [];
+    this.listedSignature = this.packDirSignature();
+    this.indexes = this.listIndexes();
+    const found = new Set<string>();
+    const low = Buffer.from(prefix.padEnd(40, '0'), 'hex');
+    for (const { buf, count } of this.indexes) {
+      const first = low[0] as number;
+      let lo = first === 0 ? 0 : buf.readUInt32BE(8 + (first - 1) * 4);
+      let hi = buf.readUInt32BE(8 + first * 4);
+      const names = 8 + 1024;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (buf.compare(low, 0, 20, names + mid * 20, names + mid * 20 + 20) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo; i < count && found.size < limit; i++) {
+        const name = buf.subarray(names + i * 20, names + i * 20 + 20).toString('hex');
+        if (!name.startsWith(prefix)) break;
+        found.add(name);
+      }
+    }
+    return [...found];
+  }
+
   private packDirSignature(): string {
     try {
       const st = statSync(this.packDir);

@@ -80,6 +80,28 @@ describe('PackReader (S1.6)', () => {
     });
   }
 
+  it('expand: a unique prefix gives the one packed id; a shared prefix gives two (ambiguous)', () => {
+    const { dir, git } = repoWithHistory();
+    git(['repack', '-a', '-d', '-q']);
+    const reader = new PackReader(join(dir, '.git/objects'));
+    const oids = [...allObjects(dir).keys()].sort();
+    const head = git(['rev-parse', 'HEAD']).trim();
+    expect(reader.expand(head.slice(0, 12))).toEqual([head]);
+    expect(reader.expand(head)).toEqual([head]);
+    // The longest prefix two of the ids share: it must match both.
+    let shared = '';
+    for (let i = 1; i < oids.length; i++) {
+      const a = oids[i - 1] as string;
+      const b = oids[i] as string;
+      let n = 0;
+      while (a[n] === b[n]) n++;
+      if (n > shared.length) shared = a.slice(0, n);
+    }
+    if (shared.length >= 2) expect(reader.expand(shared).length).toBe(2);
+    expect(reader.expand('ffffffffffff')).toEqual(oids.filter((o) => o.startsWith('ffffffffffff')));
+    expect(reader.expand('not-hex')).toEqual([]);
+  });
+
   it('follows the user repacking under it (old pack deleted, new one written)', () => {
     const { dir, git } = repoWithHistory();
     git(['repack', '-a', '-d', '-q']);
