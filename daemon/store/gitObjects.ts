@@ -12,6 +12,10 @@ import { deflate, deflateSync } from 'node:zlib';
 
 const deflateAsync = promisify(deflate);
 
+/** Queued writes past which a bulk scan waits (memory bound: content is held until written). */
+const BACKLOG_OBJECTS = 256;
+const BACKLOG_BYTES = 64 * 1024 * 1024;
+
 /** Git object types Shadow writes. */
 export type ObjectType = 'blob' | 'tree' | 'commit';
 
@@ -35,6 +39,8 @@ export class LooseObjectWriter {
   private readonly inflight = new Map<string, Promise<void>>();
   /** Bytes of content held by queued writes. */
   private inflightBytes = 0;
+  /** Who waits in `easeBacklog`, and for how low. */
+  private lowWater: { objects: number; bytes: number; reached: Promise<void>; resolve: () => void } | null = null;
   /** The first failure of a queued write, reported by the next `flush`. */
   private failure: unknown = null;
   /** Temp names: a random prefix per writer and a counter (randomBytes per object cost ~8 µs). */
@@ -71,15 +77,7 @@ export class LooseObjectWriter {
       this.fanoutMade.add(dir);
     }
     const tmp = this.tmpPath(dir);
-    let fd: number;
-    try {
-      fd = openSync(tmp, 'wx', 0o444);
-    } catch (err) {
-      // `git gc`/`git prune-packed` remove fan-out directories they emptied, behind our cache.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      mkdirSync(dir, { recursive: true });
-      fd = openSync(tmp, 'wx', 0o444);
-    }
+    const fd = openTemp(tmp, dir);
     try {
       writeSync(fd, deflated);
     } finally {
@@ -120,14 +118,33 @@ export class LooseObjectWriter {
       .finally(() => {
         this.inflight.delete(oid);
         this.inflightBytes -= content.length;
+        if (this.lowWater && !this.backlogged(this.lowWater.objects, this.lowWater.bytes)) {
+          this.lowWater.resolve();
+          this.lowWater = null;
+        }
       });
     this.inflight.set(oid, job);
     return oid;
   }
 
   /** Whether queued writes hold more than `maxObjects` objects or `maxBytes` of content. */
-  backlogged(maxObjects = 256, maxBytes = 64 * 1024 * 1024): boolean {
+  backlogged(maxObjects = BACKLOG_OBJECTS, maxBytes = BACKLOG_BYTES): boolean {
     return this.inflight.size > maxObjects || this.inflightBytes > maxBytes;
+  }
+
+  /**
+   * Resolves once the queued writes are down to half the backlog limits: the reader waits while
+   * the thread pool keeps writing, rather than stopping both until everything is written. Failures
+   * are left for `flush`.
+   */
+  async easeBacklog(): Promise<void> {
+    if (!this.backlogged()) return;
+    if (!this.lowWater) {
+      let resolve: () => void = () => undefined;
+      const reached = new Promise<void>((r) => (resolve = r));
+      this.lowWater = { objects: BACKLOG_OBJECTS / 2, bytes: BACKLOG_BYTES / 2, reached, resolve };
+    }
+    await this.lowWater.reached;
   }
 
   /** Resolves once every object queued by `writeLater` is on disk; rejects with the first failure. */
@@ -150,13 +167,16 @@ export class LooseObjectWriter {
       this.fanoutMade.add(dir);
     }
     const tmp = this.tmpPath(dir);
-    try {
-      await writeFile(tmp, deflated, { flag: 'wx', mode: 0o444 });
-    } catch (err) {
-      // `git gc`/`git prune-packed` remove fan-out directories they emptied, behind our cache.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      await mkdir(dir, { recursive: true });
-      await writeFile(tmp, deflated, { flag: 'wx', mode: 0o444 });
+    for (let i = 0; ; i++) {
+      try {
+        await writeFile(tmp, deflated, { flag: 'wx', mode: 0o444 });
+        break;
+      } catch (err) {
+        // `git gc`/`git prune` remove fan-out directories they emptied, behind our cache, and
+        // may do so again between our mkdir and our open (S1.6).
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || i >= 5) throw err;
+        await mkdir(dir, { recursive: true });
+      }
     }
     try {
       await rename(tmp, path);
@@ -181,6 +201,21 @@ export class LooseObjectWriter {
 
   private pathOf(oid: string): string {
     return join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
+  }
+}
+
+/**
+ * Creates a temp object file. `git gc`/`git prune` remove fan-out directories they emptied,
+ * behind our cache, and may do so again between our mkdir and our open (S1.6): retry.
+ */
+function openTemp(tmp: string, dir: string): number {
+  for (let i = 0; ; i++) {
+    try {
+      return openSync(tmp, 'wx', 0o444);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || i >= 5) throw err;
+      mkdirSync(dir, { recursive: true });
+    }
   }
 }
 

@@ -8,6 +8,7 @@ import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileMode } from './flatTree.js';
 import type { LooseObjectWriter } from './gitObjects.js';
+import { IgnoreFileChanges } from './ignoreFileChanges.js';
 import type { IgnoreRules } from './ignoreRules.js';
 import { makeSlicer } from './scanSlicer.js';
 import type { FileRecord, SnapshotIndex } from './snapshotIndex.js';
@@ -35,14 +36,8 @@ export class WorkspaceScanner {
   onDirRead: (dir: string) => void = () => undefined;
   /** Counters since the last `resetStats`. */
   stats: ScanStats = { hashed: 0, statted: 0 };
-  /** Set when a `.gitignore` changed: its directory must be rescanned under the new rules. */
-  private ignoreChangedDirs = new Set<string>();
-  /**
-   * `.gitignore` files that are themselves ignored (e.g. one holding `*`): dir → stat signature.
-   * They never enter the index, so `examine` cannot notice their edits or deletion; without this
-   * the cached rules of their directory would stay stale (S1.1 parity).
-   */
-  private readonly hiddenIgnoreFiles = new Map<string, string>();
+  /** `.gitignore` files changed during the scan: their directories are rescanned under the new rules. */
+  private readonly ignoreChanges = new IgnoreFileChanges();
   /** Nesting depth of bulk scans (their blobs are written by `writeLater`). */
   private bulkDepth = 0;
 
@@ -162,7 +157,7 @@ export class WorkspaceScanner {
     const isDir = st.isDirectory();
     if (this.ignore.isIgnoredDeep(path, isDir)) {
       this.forget(path);
-      if (!isDir && splitPath(path)[1] === '.gitignore') this.noteHiddenIgnoreFile(splitPath(path)[0], st);
+      if (!isDir && splitPath(path)[1] === '.gitignore') this.ignoreChanges.noteHidden(splitPath(path)[0], st);
       return;
     }
     if (isDir) {
@@ -198,7 +193,7 @@ export class WorkspaceScanner {
       if (this.ignore.isIgnored(path, isDir)) {
         if (name === '.gitignore' && !isDir) {
           const st = this.lstat(path);
-          if (st) this.noteHiddenIgnoreFile(dir, st);
+          if (st) this.ignoreChanges.noteHidden(dir, st);
           hiddenSeen = st !== undefined;
         }
         continue;
@@ -217,7 +212,7 @@ export class WorkspaceScanner {
         else seen.delete(name);
       }
     }
-    if (!hiddenSeen && this.hiddenIgnoreFiles.delete(dir)) this.ignoreChangedDirs.add(dir); // it vanished
+    if (!hiddenSeen) this.ignoreChanges.hiddenAbsent(dir);
     const known = this.index.children(dir);
     for (const name of [...known.files, ...known.subdirs]) {
       if (!seen.has(name)) this.forget(joinPath(dir, name));
@@ -256,7 +251,7 @@ export class WorkspaceScanner {
       // Rules compiled from these very bytes are current (a first scan meets every .gitignore
       // after reading it for its directory's entries): rescanning below them would be wasted.
       const dir = splitPath(path)[0];
-      if (st.isSymbolicLink() || !this.ignore.hasRulesFrom(dir, content)) this.ignoreChangedDirs.add(dir);
+      if (st.isSymbolicLink() || !this.ignore.hasRulesFrom(dir, content)) this.ignoreChanges.dirs.add(dir);
     }
   }
 
@@ -275,37 +270,16 @@ export class WorkspaceScanner {
   private forget(path: string): void {
     const removed = this.index.remove(path);
     this.uncaptured.delete(path);
-    if (removed.some((p) => p === '.gitignore' || p.endsWith('/.gitignore'))) {
-      for (const p of removed) if (p === '.gitignore' || p.endsWith('/.gitignore')) this.ignoreChangedDirs.add(splitPath(p)[0]);
-    }
-    if (path.includes('/') || path) {
+    if (path) {
       for (const p of [...this.uncaptured.keys()]) if (p.startsWith(`${path}/`)) this.uncaptured.delete(p);
     }
-    // An ignored .gitignore gone with its file or directory: its cached rules must not outlive it.
-    for (const dir of [...this.hiddenIgnoreFiles.keys()]) {
-      if (joinPath(dir, '.gitignore') === path || dir === path || dir.startsWith(`${path}/`)) {
-        this.hiddenIgnoreFiles.delete(dir);
-        this.ignoreChangedDirs.add(dir);
-      }
-    }
-  }
-
-  /**
-   * Records the stat of an ignored `.gitignore` in `dir`; a first sighting or a changed stat
-   * re-reads the directory's rules (they may have been cached before the file existed).
-   */
-  private noteHiddenIgnoreFile(dir: string, st: Stats): void {
-    const signature = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}`;
-    if (this.hiddenIgnoreFiles.get(dir) === signature) return;
-    this.hiddenIgnoreFiles.set(dir, signature);
-    this.ignoreChangedDirs.add(dir);
+    this.ignoreChanges.forget(path, removed);
   }
 
   /** Applies changed .gitignore files: new rules can hide or reveal anything below their directory. */
   private settleIgnoreChanges(): void {
-    while (this.ignoreChangedDirs.size > 0) {
-      const dirs = [...this.ignoreChangedDirs];
-      this.ignoreChangedDirs.clear();
+    while (this.ignoreChanges.dirs.size > 0) {
+      const dirs = this.ignoreChanges.take();
       for (const dir of dirs) {
         this.ignore.invalidate(dir);
         // A directory that is itself ignored now (e.g. its parent's rules changed) must not be

@@ -46,6 +46,9 @@ describe('git objects (S1.1)', () => {
     const oids = contents.map((c) => writer.writeLater('blob', c));
     expect(oids).toEqual(contents.map((c) => hashObject('blob', c)));
     expect(writer.backlogged(10)).toBe(true);
+    expect(writer.backlogged()).toBe(true); // 300 queued > 256
+    await writer.easeBacklog();
+    expect(writer.backlogged(128)).toBe(false);
     await writer.flush();
     expect(writer.backlogged(0)).toBe(false);
     // fsck (below) checks every object's hash; a few are read back whole.
