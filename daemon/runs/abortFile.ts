@@ -3,7 +3,7 @@
  * temp file + rename) to cancel the active run. Its content is the message; a first line naming a
  * reason (`timeout`, or `reason: timeout`) sets the reason, else it is user_cancel.
  */
-import { readFileSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CancelReason } from '../../shared/runModel.js';
 import { ABORT_FILE, CANCEL_REASONS } from '../../shared/runModel.js';
@@ -29,17 +29,24 @@ export function abortFilePath(root: string): string {
   return join(root, ABORT_FILE);
 }
 
-/** Whether the abort file is present (a regular file; anything else is not a request). */
+/**
+ * Whether the abort file is present: a regular file. Anything else is not a request — a symlink
+ * above all, which could make the daemon read a file outside the workspace into its report.
+ */
 export function abortFilePresent(root: string): boolean {
-  return statSync(abortFilePath(root), { throwIfNoEntry: false })?.isFile() === true;
+  return lstatSync(abortFilePath(root), { throwIfNoEntry: false })?.isFile() === true;
 }
 
-/** Reads the abort file's request, or null when it is gone. */
+/** Reads the abort file's request, or null when it is gone (or was swapped for a symlink: O_NOFOLLOW). */
 export function readAbortFile(root: string): AbortRequest | null {
+  let fd: number | null = null;
   try {
-    return parseAbortFile(readFileSync(abortFilePath(root), 'utf8'));
+    fd = openSync(abortFilePath(root), constants.O_RDONLY | constants.O_NOFOLLOW);
+    return parseAbortFile(readFileSync(fd, 'utf8'));
   } catch {
     return null;
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 

@@ -34,9 +34,9 @@ const TRAILERS: [keyof CheckpointMeta, string][] = [
   ['reason', 'Shadow-Reason'],
 ];
 
-/** A trailer value must stay on one line. */
+/** A subject or trailer value must stay on one line; NUL has no place in a commit message either. */
 function oneLine(value: string): string {
-  return value.replace(/[\r\n]+/g, ' ').trim();
+  return value.replace(/[\r\n\0]+/g, ' ').trim();
 }
 
 /** Encodes the content of a commit object. */
@@ -78,7 +78,9 @@ export function decodeCommit(content: Uint8Array): DecodedCommit {
     else if (line.startsWith('committer ')) time = Number(/ (\d+) [+-]\d{4}$/.exec(line)?.[1] ?? 0);
   }
   const meta: DecodedCommit['meta'] = { kind: null, run: null, phase: null, step: null, reason: null };
-  for (const line of message.split('\n')) {
+  // Trailers are read after the subject line only: a client's checkpoint message is the subject,
+  // and "Shadow-Run: x" typed there must not pass for metadata (issue #5, hostile input).
+  for (const line of message.split('\n').slice(1)) {
     for (const [key, name] of TRAILERS) {
       if (line.startsWith(`${name}: `)) meta[key] = line.slice(name.length + 2);
     }
