@@ -242,6 +242,12 @@ export class WorkspaceScanner {
       this.uncaptured.set(path, `unreadable (${code ?? 'error'})`);
       return;
     }
+    // The file may have grown between the lstat and the read: the limit holds for what was read.
+    if (!st.isSymbolicLink() && content.length > this.maxFileSize) {
+      this.index.remove(path);
+      this.uncaptured.set(path, `larger than maxFileSize (${content.length} > ${this.maxFileSize} bytes)`);
+      return;
+    }
     this.stats.hashed++;
     const oid = this.bulkDepth > 0 ? this.writer.writeLater('blob', content) : this.writer.write('blob', content);
     const record: FileRecord = { mode, oid, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hashedAt: Date.now() };
