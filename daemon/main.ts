@@ -22,7 +22,7 @@ import { Dispatcher } from './server/dispatcher.js';
 import { IpcServer } from './server/ipcServer.js';
 import { RunManager } from './runs/runManager.js';
 import { loadWorkspaceIgnoreRules } from './store/ignoreRules.js';
-import { readJournal, recoverJournal, setJournalAside } from './store/journaledRestore.js';
+import { journalRecovery } from './store/journaledRestore.js';
 import { SnapshotEngine } from './store/snapshotEngine.js';
 import { ensureStateDirs, resolveWorkspaceLayout } from './workspaceLayout.js';
 import { acquireWorkspaceLock } from './workspaceLock.js';
@@ -89,6 +89,7 @@ async function main(): Promise<number> {
     runs,
     socketPath,
     startedAt: Date.now(),
+    problems: [],
     requestShutdown: (reason) => void shutdown(reason),
     isShuttingDown: () => shuttingDown !== null,
   };
@@ -137,17 +138,14 @@ async function main(): Promise<number> {
   try {
     // S2.5: a restore a crash interrupted is completed before anything else is served. Only
     // then does the daemon wait for its queue before listening; normally it listens at once.
-    const recover = readJournal(layout.stateDir)
-      ? () =>
-          recoverJournal(engine, ignore).catch((err: unknown) => {
-            // Refusing to start would leave the user with no daemon at all; the pre-abort commit is
-            // still on refs/shadow/undo, so the state before the interrupted restore is not lost.
-            const aside = setJournalAside(layout.stateDir);
-            fatal(`could not complete the interrupted restore (${String(err)}); journal kept as ${aside}; \`shadowctl undo\` restores the state before it`);
-            logger.error({ err: String(err), journal: aside }, 'interrupted restore could not be completed');
-            return null;
-          })
-      : undefined;
+    // A journal that cannot be trusted is refused, not applied: refusing to start would leave the
+    // user with no daemon at all (and the same refusal at every start), while the tree is left
+    // untouched and the pre-abort commit, if any, is still on refs/shadow/undo.
+    const recover = journalRecovery(engine, ignore, (err, aside) => {
+      fatal(`refused to complete the interrupted restore: ${err.message} [${err.code}]; journal ${aside ? `kept as ${aside}` : 'left in place'}; the working tree was not touched`);
+      logger.error({ code: err.code, err: err.message, journal: aside }, 'interrupted restore refused; working tree left as it is');
+      ctx.problems?.push({ code: err.code, message: `interrupted restore refused, working tree left as it is: ${err.message}`, details: { ...err.details, journal: aside } });
+    });
     const recovered = (await engine.start(recover)) ?? null;
     if (recovered) {
       logger.warn(
@@ -156,6 +154,9 @@ async function main(): Promise<number> {
       );
     }
     runs.init(recovered);
+    for (const bad of runs.corruptRecords) {
+      ctx.problems?.push({ code: 'STATE_CORRUPT', message: `run record ${bad.file} is corrupt (${bad.reason}); ${bad.aside ? `kept as ${bad.aside}` : 'left in place'} and skipped`, details: { ...bad } });
+    }
     // Retention (S1.7) once per start; a failure is logged, not fatal. Queued a few seconds after
     // start rather than at once, so the request that auto-started the daemon (typically a first
     // checkpoint) is not made to wait behind it; by then the first scan is usually done.

@@ -104,6 +104,17 @@ function invalid(message: string, dir: string, cause?: unknown): ShadowError {
  * Idempotent; in a repository it creates nothing but `<gitDir>/shadow/`.
  */
 export function ensureStateDirs(layout: WorkspaceLayout): void {
+  try {
+    createStateDirs(layout);
+  } catch (err) {
+    // E.g. a file where the folder should be (EEXIST, ENOTDIR), or no permission: a coded error
+    // naming the folder, the same at every start, instead of an internal error and a stack.
+    const errno = (err as NodeJS.ErrnoException).code;
+    throw new ShadowError('WORKSPACE_INVALID', `Cannot create the state folder ${layout.stateDir}: ${(err as Error).message}`, { workspace: layout.workspace, stateDir: layout.stateDir, errno }, { cause: err });
+  }
+}
+
+function createStateDirs(layout: WorkspaceLayout): void {
   mkdirSync(layout.stateDir, { recursive: true, mode: 0o700 });
   // The folder holds logs and journals of the user's work: private whatever the umask.
   chmodSync(layout.stateDir, 0o700);

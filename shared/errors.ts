@@ -57,6 +57,8 @@ export const ERROR_CODES = {
   RESUME_INVALID: 'failure',
   /** The daemon is shutting down and takes no new work. */
   SHUTTING_DOWN: 'failure',
+  /** A file of the state folder (restore journal, run record) is corrupt: it was set aside, not used; details name it. */
+  STATE_CORRUPT: 'failure',
   /** An unexpected internal failure; details say where. */
   INTERNAL: 'failure',
 } as const;

@@ -5,6 +5,7 @@
  * only the parent lines change. The ref then moves by compare-and-swap; the dropped commits are
  * unreachable (git's own gc, or the plain store's prune, collects them).
  */
+import { objectsReadyForRef } from '../store/objectGuard.js';
 import { REFS } from '../store/snapshotEngine.js';
 import type { SnapshotEngine } from '../store/snapshotEngine.js';
 
@@ -66,9 +67,15 @@ export async function compactAutoChain(engine: SnapshotEngine, max: number): Pro
   if (!head || chain.length <= max) return { dropped: 0, kept: chain.length };
   const kept = chain.slice(0, max).reverse();
   let parent: string | null = null;
+  const written: { type: 'commit'; bytes: Uint8Array }[] = [];
   for (const oid of kept) {
-    parent = engine.writer.write('commit', reparentCommit(await engine.reader.readObject(oid, 'commit'), parent));
+    const bytes = reparentCommit(await engine.reader.readObject(oid, 'commit'), parent);
+    parent = engine.writer.write('commit', bytes);
+    written.push({ type: 'commit', bytes });
   }
+  // The new commits are unreachable until the ref moves: a user's `git gc --prune=now` running
+  // meanwhile would delete them (S1.6). Wait it out, rewrite what it took, then move the ref.
+  await objectsReadyForRef(engine.guard, written);
   engine.refs.update(REFS.auto, parent as string, head);
   engine.forgetLatest();
   return { dropped: chain.length - max, kept: max };

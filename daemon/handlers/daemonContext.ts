@@ -1,5 +1,6 @@
 /** What every request handler may use: the workspace's store and the daemon's identity. */
 import type { ShadowConfig } from '../../shared/config.js';
+import type { WireError } from '../../shared/errors.js';
 import type { Logger } from 'pino';
 import type { RunManager } from '../runs/runManager.js';
 import type { IgnoreRules } from '../store/ignoreRules.js';
@@ -21,4 +22,6 @@ export interface DaemonContext {
   requestShutdown(reason: string): void;
   /** True once shutdown began: new work is refused. */
   isShuttingDown(): boolean;
+  /** Problems found in the state folder at start (S2.5, S4.4), shown by `status`; optional for tests. */
+  problems?: WireError[];
 }

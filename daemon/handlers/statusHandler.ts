@@ -17,12 +17,13 @@ export function daemonInfo(ctx: DaemonContext): ResultOf<typeof Status>['daemon'
 
 /** `status`: answers at once, without waiting for the store's queue (S2.2: responsive in storms). */
 export async function handleStatus(ctx: DaemonContext): Promise<ResultOf<typeof Status>> {
-  const reason = ctx.engine.watcher.pendingRescan;
+  const { pendingRescan: reason, degraded } = ctx.engine.watcher;
   return {
     daemon: daemonInfo(ctx),
     run: ctx.runs.statusRun(),
-    watcher: { mode: reason ? 'scan' : 'events', pending: ctx.engine.watcher.pendingCount, reason },
+    watcher: { mode: reason ? 'scan' : 'events', pending: ctx.engine.watcher.pendingCount, reason, backend: degraded ? 'scanning' : 'inotify' },
     lastCheckpoint: await ctx.engine.latestCached(),
     files: ctx.engine.index.size,
+    ...(ctx.problems?.length ? { problems: ctx.problems } : {}),
   };
 }

@@ -17,6 +17,7 @@ import { changedPaths, reviewMarkerText, writeReviewMarker } from './reviewMarke
 import type { RunManager } from './runManager.js';
 import type { RunRecord } from './runRecord.js';
 import { finalStatusFor, isActive, phasePosition, resumeCommand } from './runRecord.js';
+import { faultPoint } from '../faultPoint.js';
 import { isAlive, terminateProcesses } from './terminateProcesses.js';
 
 /** A cancel as the handler passes it, plus the process grace period (shorter at shutdown). */
@@ -145,6 +146,7 @@ async function execute(m: RunManager, run: RunRecord, req: CancelRequest, action
     }
     const terminated = await terminateProcesses(run.pids, req.graceMs ?? config.gracefulShutdownTimeout);
     processes.push(...terminated.terminated);
+    faultPoint('cancel.terminated');
     if (terminated.killed.length) logger.warn({ run: run.id, killed: terminated.killed }, 'processes needed SIGKILL');
 
     const tree = await engine.exclusive(() => treeAction(m, run, req, action, asChild));
@@ -220,6 +222,7 @@ async function treeAction(m: RunManager, run: RunRecord, req: CancelRequest, act
   const { engine, ignore, layout, config } = m.opts;
   // Computed before the final checkpoint below moves lastCheckpoint.
   const target = asChild ? null : targetOf(run, action, config.keepPartialWork);
+  faultPoint('cancel.before-tree');
   if (action === 'keep_checkpoint' || action === 'keep_for_review') {
     // A final checkpoint records where the run stopped, so it can resume (and nothing is lost).
     const c = await engine.commitWorkingTree(run.ref, `final checkpoint of run ${run.id} (${req.reason})`, { kind: 'final', run: run.id, phase: run.phase, reason: req.reason });

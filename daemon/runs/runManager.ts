@@ -53,6 +53,8 @@ export class RunManager {
   readonly declaredPhases = new Set<string>();
   /** Cancels in progress, by run id: a second request joins (and may force) the first. */
   readonly inflight = new Map<string, { promise: Promise<CancelResult>; force: () => void }>();
+  /** Run records found corrupt at start (S4.4): set aside, skipped, reported by `status`. */
+  readonly corruptRecords: { file: string; aside: string | null; reason: string }[] = [];
   private readonly runs = new Map<string, RunRecord>();
   private readonly store: RunStore;
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -75,7 +77,11 @@ export class RunManager {
    * completed (`recovered`), which is concluded as the cancel would have been.
    */
   init(recovered: RecoveredRestore | null = null): void {
-    for (const run of this.store.loadAll((file, err) => this.opts.logger.error({ file, err: String(err) }, 'unreadable run record skipped'))) {
+    const onBad = (file: string, err: unknown, aside: string | null): void => {
+      this.corruptRecords.push({ file, aside, reason: (err as Error)?.message ?? String(err) });
+      this.opts.logger.error({ file, aside, err: String(err) }, 'corrupt run record set aside and skipped');
+    };
+    for (const run of this.store.loadAll(onBad)) {
       this.runs.set(run.id, run);
       if (!isActive(run)) continue;
       const was = run.status;

@@ -1,9 +1,14 @@
 /**
  * Persistence of run records (S4.4): one JSON file per run in `<stateDir>/runs/`, each written
  * through a temp file and a rename, so a crash leaves either the old record or the new one.
+ * A record that is not one (garbage, truncated, wrong shape) is renamed `<file>.corrupt` and
+ * skipped: the daemon must start, other runs must be served, and the file is kept for a person.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
+import { ShadowError } from '../../shared/errors.js';
+import { runDetail } from '../../shared/schemas.js';
 import { writeTempFile } from '../writeTempFile.js';
 import { isRunId } from './runId.js';
 import type { RunRecord } from './runRecord.js';
@@ -17,7 +22,12 @@ export class RunStore {
 
   constructor(stateDir: string) {
     this.dir = join(stateDir, RUNS_DIR);
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      // E.g. a file named `runs`: the same coded failure at every start, not an internal error.
+      throw new ShadowError('STATE_CORRUPT', `Cannot create the runs folder ${this.dir}: ${(err as Error).message}`, { file: this.dir, errno: (err as NodeJS.ErrnoException).code }, { cause: err });
+    }
   }
 
   /** Writes a run's record atomically. */
@@ -31,17 +41,37 @@ export class RunStore {
     rmSync(join(this.dir, `${id}.json`), { force: true });
   }
 
-  /** Every readable record, oldest first; unreadable ones are reported through `onBad` and skipped. */
-  loadAll(onBad: (file: string, err: unknown) => void): RunRecord[] {
+  /**
+   * Every valid record, oldest first. Invalid ones are set aside (renamed `.corrupt`, or null
+   * when even that failed), reported through `onBad` and skipped.
+   */
+  loadAll(onBad: (file: string, err: unknown, aside: string | null) => void): RunRecord[] {
     const runs: RunRecord[] = [];
+    const schema = runDetail(z);
     for (const name of readdirSync(this.dir).sort()) {
-      if (!name.endsWith('.json') || !isRunId(name.slice(0, -5))) continue;
+      const id = name.slice(0, -5);
+      if (!name.endsWith('.json') || !isRunId(id)) continue;
+      const file = join(this.dir, name);
       try {
-        runs.push(JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as RunRecord);
+        const parsed = schema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+        if (!parsed.success) throw new Error(`not a run record: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+        if (parsed.data.id !== id) throw new Error(`record of run ${parsed.data.id} in the file of run ${id}`);
+        runs.push(parsed.data);
       } catch (err) {
-        onBad(name, err);
+        onBad(file, err, setAside(file));
       }
     }
     return runs;
+  }
+}
+
+/** Renames a bad record out of the way (`.corrupt`, never over an earlier one); null if it cannot. */
+function setAside(file: string): string | null {
+  const aside = existsSync(`${file}.corrupt`) ? `${file}.corrupt-${Date.now()}` : `${file}.corrupt`;
+  try {
+    renameSync(file, aside);
+    return aside;
+  } catch {
+    return null;
   }
 }

@@ -12,6 +12,7 @@ import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, rea
 import type { Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ShadowError } from '../../shared/errors.js';
+import { faultPoint } from '../faultPoint.js';
 import { comparePaths } from './diffFlatTrees.js';
 import type { BlobReader, FlatEntry } from './flatTree.js';
 import type { PreservedPath, RestorePlan } from './restorePlan.js';
@@ -71,6 +72,7 @@ export async function applyRestore(root: string, plan: RestorePlan, readBlob: Bl
   let done = 0;
   let slice = Date.now();
   const step = async (): Promise<void> => {
+    faultPoint('restore.apply-step');
     opts.onProgress?.(++done, total);
     if (Date.now() - slice >= YIELD_MS) {
       await new Promise((r) => setImmediate(r));
@@ -107,6 +109,33 @@ export async function applyRestore(root: string, plan: RestorePlan, readBlob: Bl
   removed.sort(comparePaths);
   preserved.sort((a, b) => comparePaths(a.path, b.path));
   return { restored, removed, preserved };
+}
+
+/**
+ * Removes the `.shadow-tmp-*` files that a restore killed between a file's temp write and its
+ * rename left beside the paths of `plan` (S2.5). A journal replay calls it first: a partial
+ * restore's replay would otherwise never look at them, and they would stay in the tree (found by
+ * the fault injection, docs/RELIABILITY.md). Returns the workspace paths removed.
+ */
+export function sweepRestoreTemps(root: string, plan: RestorePlan): string[] {
+  const base = realpathSync(root);
+  const dirs = new Set<string>();
+  for (const path of [...plan.remove, ...plan.write.map((w) => w.path)]) dirs.add(path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
+  const swept: string[] = [];
+  for (const dir of dirs) {
+    // Only real directories of the workspace: never through a symlink (S1.8).
+    if (dir && walkParents(base, `${dir}/-`, false, new Set()).kind !== 'ok') continue;
+    try {
+      for (const d of readdirSync(join(base, dir), { withFileTypes: true })) {
+        if (!d.name.startsWith(RESTORE_TMP_PREFIX) || !(d.isFile() || d.isSymbolicLink())) continue;
+        unlinkSync(join(base, dir, d.name));
+        swept.push(dir ? `${dir}/${d.name}` : d.name);
+      }
+    } catch {
+      // Vanished or unreadable meanwhile: the replay reports what it cannot restore.
+    }
+  }
+  return swept;
 }
 
 /**
@@ -192,6 +221,7 @@ function atomicWrite(abs: string, entry: FlatEntry, content: Uint8Array): void {
         closeSync(fd);
       }
     }
+    faultPoint('restore.temp-written');
     renameSync(tmp, abs);
   } catch (err) {
     try {

@@ -15,6 +15,7 @@ import { PackReader } from './packReader.js';
 import type { FlatTree, FileMode } from './flatTree.js';
 import type { RefStore } from './refStore.js';
 import { SHADOW_REF_PREFIX } from './refStore.js';
+import { EMPTY_TREE } from './snapshotIndex.js';
 import { decodeTree } from './treeCodec.js';
 
 /** A resolved checkpoint: its commit and the ref it was named through (if any). */
@@ -48,7 +49,7 @@ function isomorphicGit(): Promise<typeof IsomorphicGit> {
 export class CheckpointReader {
   private readonly flatCache = new Map<string, FlatTree>();
   /** Packed objects, read one at a time (isomorphic-git loads whole packs). */
-  private readonly packs: PackReader;
+  readonly packs: PackReader;
 
   constructor(
     private readonly gitDir: string,
@@ -59,6 +60,9 @@ export class CheckpointReader {
 
   /** Reads an object's content, checking its type. */
   async readObject(oid: string, type: 'commit' | 'tree' | 'blob'): Promise<Uint8Array> {
+    // Git knows the empty tree without storing it (a checkpoint of an empty workspace names it);
+    // isomorphic-git did too, the loose and pack readers do not.
+    if (oid === EMPTY_TREE && type === 'tree') return new Uint8Array(0);
     let result: { type: string; object: unknown } | null = null;
     // The user's `git gc` repacks beside us (S1.6): a loose object moves into a new pack and is
     // then deleted, an old pack is deleted after a new one is written. A read that falls between

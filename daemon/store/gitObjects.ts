@@ -9,6 +9,7 @@ import { access, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { deflate, deflateSync } from 'node:zlib';
+import { faultPoint } from '../faultPoint.js';
 
 const deflateAsync = promisify(deflate);
 
@@ -73,7 +74,7 @@ export class LooseObjectWriter {
     const deflated = deflateSync(Buffer.concat([header, content]), { level: 1 });
     const dir = join(this.objectsDir, oid.slice(0, 2));
     if (!this.fanoutMade.has(dir)) {
-      mkdirSync(dir, { recursive: true });
+      makeFanout(dir);
       this.fanoutMade.add(dir);
     }
     const tmp = this.tmpPath(dir);
@@ -83,6 +84,7 @@ export class LooseObjectWriter {
     } finally {
       closeSync(fd);
     }
+    faultPoint('object.temp-written');
     try {
       renameSync(tmp, this.pathOf(oid));
     } catch (err) {
@@ -163,7 +165,7 @@ export class LooseObjectWriter {
     const deflated = await deflateAsync(Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]), { level: 1 });
     const dir = join(this.objectsDir, oid.slice(0, 2));
     if (!this.fanoutMade.has(dir)) {
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true }).catch(ignoreEnoent);
       this.fanoutMade.add(dir);
     }
     const tmp = this.tmpPath(dir);
@@ -175,9 +177,10 @@ export class LooseObjectWriter {
         // `git gc`/`git prune` remove fan-out directories they emptied, behind our cache, and
         // may do so again between our mkdir and our open (S1.6).
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || i >= 5) throw err;
-        await mkdir(dir, { recursive: true });
+        await mkdir(dir, { recursive: true }).catch(ignoreEnoent);
       }
     }
+    faultPoint('object.temp-written');
     try {
       await rename(tmp, path);
     } catch (err) {
@@ -205,6 +208,22 @@ export class LooseObjectWriter {
 }
 
 /**
+ * `mkdir -p` of a fan-out directory. A concurrent `git prune` may remove it again while Node's
+ * recursive mkdir checks what it found (ENOENT): the open that follows retries (S1.6).
+ */
+function makeFanout(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    ignoreEnoent(err);
+  }
+}
+
+function ignoreEnoent(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+}
+
+/**
  * Creates a temp object file. `git gc`/`git prune` remove fan-out directories they emptied,
  * behind our cache, and may do so again between our mkdir and our open (S1.6): retry.
  */
@@ -214,7 +233,7 @@ function openTemp(tmp: string, dir: string): number {
       return openSync(tmp, 'wx', 0o444);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || i >= 5) throw err;
-      mkdirSync(dir, { recursive: true });
+      makeFanout(dir);
     }
   }
 }

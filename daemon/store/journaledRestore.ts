@@ -7,10 +7,11 @@
  */
 import { readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { ShadowError } from '../../shared/errors.js';
+import { ShadowError, toShadowError } from '../../shared/errors.js';
+import { faultPoint } from '../faultPoint.js';
 import { writeTempFile } from '../writeTempFile.js';
 import type { RestoreResult } from './applyRestore.js';
-import { applyRestore } from './applyRestore.js';
+import { applyRestore, sweepRestoreTemps } from './applyRestore.js';
 import type { CheckpointMeta } from './commitCodec.js';
 import type { FlatTree } from './flatTree.js';
 import type { IgnoreRules } from './ignoreRules.js';
@@ -20,6 +21,7 @@ import { planRestore } from './restorePlan.js';
 import type { SnapshotEngine } from './snapshotEngine.js';
 import { REFS } from './snapshotEngine.js';
 import { splitPath } from './snapshotIndex.js';
+import { validateTreePath } from './validateTreePath.js';
 
 /** Name of the restore journal in the state folder. */
 export const JOURNAL_FILE = 'journal.json';
@@ -66,20 +68,51 @@ export function journalPath(stateDir: string): string {
   return join(stateDir, JOURNAL_FILE);
 }
 
-/** The pending journal entry, or null. A journal that cannot be parsed is an error: never guess. */
+/**
+ * The pending journal entry, or null. A journal that is not exactly what writeJournal writes
+ * (truncated, garbage, a path escaping the workspace) is STATE_CORRUPT: never guess a restore.
+ */
 export function readJournal(stateDir: string): RestoreJournalEntry | null {
+  const file = journalPath(stateDir);
   let text: string;
   try {
-    text = readFileSync(journalPath(stateDir), 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+    throw new ShadowError('STATE_CORRUPT', `Restore journal ${file} is unreadable: ${(err as Error).message}`, { file, errno: (err as NodeJS.ErrnoException).code }, { cause: err });
   }
-  const entry = JSON.parse(text) as Partial<RestoreJournalEntry>;
-  if (typeof entry.target !== 'string' || !/^[0-9a-f]{40}$/.test(entry.target)) {
-    throw new ShadowError('INTERNAL', `Restore journal ${journalPath(stateDir)} names no target commit`, { journal: journalPath(stateDir) });
+  const corrupt = (why: string): never => {
+    throw new ShadowError('STATE_CORRUPT', `Restore journal ${file} is corrupt: ${why}`, { file, why });
+  };
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    return corrupt(`not JSON (${(err as Error).message})`);
   }
-  return { op: entry.op ?? 'restore', run: entry.run ?? null, target: entry.target, preAbort: entry.preAbort ?? '', paths: entry.paths ?? null, startedAt: entry.startedAt ?? '' };
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return corrupt('not an object');
+  const { op, run, target, preAbort, paths, startedAt } = entry;
+  if (op !== 'cancel' && op !== 'undo' && op !== 'restore') corrupt(`bad op ${JSON.stringify(op)}`);
+  if (!(run === null || typeof run === 'string')) corrupt('bad run');
+  if (!isOid(target)) corrupt('no target commit');
+  // The pre-abort commit is what makes the restore undoable (S5.4): a journal without one is not ours.
+  if (!isOid(preAbort)) corrupt('no pre-abort commit');
+  if (typeof startedAt !== 'string') corrupt('bad startedAt');
+  if (paths !== null) {
+    if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) corrupt('bad paths');
+    for (const p of paths as string[]) {
+      try {
+        validateTreePath(p);
+      } catch (err) {
+        corrupt(`path ${JSON.stringify(p)} is not inside the workspace (${(err as Error).message})`);
+      }
+    }
+  }
+  return { op: op as RestoreJournalEntry['op'], run: run as string | null, target: target as string, preAbort: preAbort as string, paths: paths as string[] | null, startedAt: startedAt as string };
+}
+
+function isOid(value: unknown): value is string {
+  return typeof value === 'string' && /^[0-9a-f]{40}$/.test(value);
 }
 
 function writeJournal(stateDir: string, entry: RestoreJournalEntry): void {
@@ -104,6 +137,38 @@ export function setJournalAside(stateDir: string): string {
   const aside = join(stateDir, `journal.failed-${Date.now()}.json`);
   renameSync(journalPath(stateDir), aside);
   return aside;
+}
+
+/**
+ * The start-up half of S2.5: returns the recovery to queue before the first scan, or undefined
+ * when there is no journal. A journal that cannot be trusted (corrupt, naming a missing commit or
+ * a path outside the workspace) is never acted on: it is set aside, the working tree is left
+ * exactly as it is, and `onRefused` gets the coded error and where the journal went (null when it
+ * could not be moved; the next start then refuses it again, the same way).
+ */
+export function journalRecovery(
+  engine: SnapshotEngine,
+  live: IgnoreRules,
+  onRefused: (err: ShadowError, aside: string | null) => void,
+): (() => Promise<(RestoreJournalEntry & { result: RestoreResult }) | null>) | undefined {
+  const stateDir = engine.layout.stateDir;
+  const refuse = (err: unknown): null => {
+    let aside: string | null = null;
+    try {
+      aside = setJournalAside(stateDir);
+    } catch {
+      // Left in place: refused again at the next start, never applied.
+    }
+    onRefused(toShadowError(err, { file: journalPath(stateDir) }), aside);
+    return null;
+  };
+  try {
+    if (!readJournal(stateDir)) return undefined;
+  } catch (err) {
+    refuse(err);
+    return undefined;
+  }
+  return () => recoverJournal(engine, live).catch(refuse);
 }
 
 /** The ignore rules recorded in a checkpoint: its `.gitignore` files with today's other sources. */
@@ -165,6 +230,7 @@ export async function journaledRestore(
   const { plan } = await planAgainstIndex(engine, live, req.commit, paths);
   const stateDir = engine.layout.stateDir;
   writeJournal(stateDir, { op: req.op, run: req.run ?? null, target: req.commit, preAbort: pre.commit, paths, startedAt: new Date().toISOString() });
+  faultPoint('restore.journal-written');
   const result = await applyAndRescan(engine, plan);
   clearJournal(stateDir);
   return { checkpoint: req.commit, preAbort: pre.commit, ...result };
@@ -178,8 +244,18 @@ export async function journaledRestore(
 export async function recoverJournal(engine: SnapshotEngine, live: IgnoreRules): Promise<(RestoreJournalEntry & { result: RestoreResult }) | null> {
   const entry = readJournal(engine.layout.stateDir);
   if (!entry) return null;
+  // Both commits must be readable before any file is touched: the target to restore at all, the
+  // pre-abort so the completed restore can still be undone (S5.4). Either missing: refuse.
+  await engine.reader.readFlatTree((await engine.reader.readCommit(entry.target)).tree);
+  await engine.reader.readCommit(entry.preAbort);
   await engine.refresh();
-  const { plan } = await planAgainstIndex(engine, live, entry.target, entry.paths);
+  let { plan } = await planAgainstIndex(engine, live, entry.target, entry.paths);
+  // A kill between a file's temp write and its rename left a `.shadow-tmp-*` beside it: remove, forget, plan again.
+  const swept = sweepRestoreTemps(engine.layout.workspace, plan);
+  if (swept.length) {
+    engine.scanner.scanPaths(swept);
+    ({ plan } = await planAgainstIndex(engine, live, entry.target, entry.paths));
+  }
   const result = await applyAndRescan(engine, plan);
   clearJournal(engine.layout.stateDir);
   return { ...entry, result };

@@ -60,12 +60,9 @@ export class PackReader {
   read(oid: string): PackedObject | null {
     for (let attempt = 0; attempt < 2; attempt++) {
       // A miss re-lists only when the pack directory changed since the last listing.
-      if (this.indexes === null || (attempt === 1 && this.packDirSignature() !== this.listedSignature)) {
-        this.listedSignature = this.packDirSignature();
-        this.indexes = this.listIndexes();
-      }
+      const indexes = this.indexes === null || (attempt === 1 && this.packDirSignature() !== this.listedSignature) ? this.listNow() : this.indexes;
       try {
-        for (const idx of this.indexes) {
+        for (const idx of indexes) {
           const offset = findOffset(idx, oid);
           if (offset === null) continue;
           const obj = this.readAt(idx, offset, 0);
@@ -81,14 +78,22 @@ export class PackReader {
     return null;
   }
 
+  /** Lists the pack directory again now (indexes of unchanged packs are kept parsed). */
+  relist(): void {
+    this.listNow();
+  }
+
+  /** Whether a pack of the last listing holds `oid` (callers `relist()` first when a repack may have run). */
+  contains(oid: string): boolean {
+    return (this.indexes ?? this.listNow()).some((idx) => findOffset(idx, oid) !== null);
+  }
+
   /** Full ids of packed objects whose id starts with `prefix` (even-or-odd hex, ≥ 2 chars); at most `limit`. */
   expand(prefix: string, limit = 2): string[] {
     if (!/^[0-9a-f]{2,40}$/.test(prefix)) return [];
-    this.listedSignature = this.packDirSignature();
-    this.indexes = this.listIndexes();
     const found = new Set<string>();
     const low = Buffer.from(prefix.padEnd(40, '0'), 'hex');
-    for (const { buf, count } of this.indexes) {
+    for (const { buf, count } of this.listNow()) {
       const first = low[0] as number;
       let lo = first === 0 ? 0 : buf.readUInt32BE(8 + (first - 1) * 4);
       let hi = buf.readUInt32BE(8 + first * 4);
@@ -105,6 +110,12 @@ export class PackReader {
       }
     }
     return [...found];
+  }
+
+  private listNow(): PackIndex[] {
+    this.listedSignature = this.packDirSignature();
+    this.indexes = this.listIndexes();
+    return this.indexes;
   }
 
   private packDirSignature(): string {

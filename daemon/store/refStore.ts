@@ -4,21 +4,33 @@
  * writeRef locks within one process only, so it is not used here. Reads honour packed-refs,
  * because the user's `git pack-refs --all` or `git gc` moves our refs there.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ShadowError } from '../../shared/errors.js';
+import { faultPoint } from '../faultPoint.js';
 
 /** The namespace every Shadow ref lives in (S1.2). */
 export const SHADOW_REF_PREFIX = 'refs/shadow/';
 
 const OID = /^[0-9a-f]{40}$/;
 
+/** When this process started: a lock file older than that was not taken by this daemon. */
+const PROCESS_START_MS = Date.now() - process.uptime() * 1000;
+/** A ref lock from before this daemon started is stale once this old: git holds ref locks for milliseconds. */
+const STALE_FROM_BEFORE_START_MS = 1000;
+/** Any ref lock this old is stale, whoever took it. */
+const STALE_MS = 30_000;
+
 /** Reads and updates refs in a git dir (the common dir: where refs and packed-refs live). */
 export class RefStore {
   private readonly gitDir: string;
 
+  /** `<gitDir>/refs/shadow/`: only locks below it may be judged stale and removed. */
+  private readonly shadowRefsDir: string;
+
   constructor(gitDir: string) {
     this.gitDir = gitDir;
+    this.shadowRefsDir = join(gitDir, SHADOW_REF_PREFIX);
   }
 
   /** Full ref name for a short name: 'auto' → 'refs/shadow/auto'. */
@@ -40,7 +52,9 @@ export class RefStore {
   /** Every ref under `prefix` with its oid, loose refs overriding packed ones. */
   list(prefix = SHADOW_REF_PREFIX): Map<string, string> {
     const out = new Map<string, string>();
-    for (const [ref, oid] of this.packed()) if (ref.startsWith(prefix)) out.set(ref, oid);
+    // Loose refs first, packed-refs after, as git reads them: `git pack-refs` writes packed-refs
+    // before it deletes the loose files, so a ref moving between the two is seen in one or the
+    // other. Read packed-refs first and a ref packed meanwhile would be in neither.
     const walk = (rel: string): void => {
       let names: string[];
       try {
@@ -57,6 +71,7 @@ export class RefStore {
       }
     };
     walk(prefix.replace(/\/$/, ''));
+    for (const [ref, oid] of this.packed()) if (ref.startsWith(prefix) && !out.has(ref)) out.set(ref, oid);
     return out;
   }
 
@@ -70,6 +85,7 @@ export class RefStore {
     const lock = `${path}.lock`;
     mkdirSync(dirname(path), { recursive: true });
     const fd = this.takeLock(lock, ref, timeoutMs);
+    faultPoint('ref.locked');
     let renamed = false;
     try {
       const current = this.read(ref);
@@ -81,6 +97,7 @@ export class RefStore {
       closeSync(fd);
       renameSync(lock, path);
       renamed = true;
+      faultPoint('ref.renamed');
     } finally {
       if (!renamed) abandonLock(fd, lock);
     }
@@ -166,6 +183,18 @@ export class RefStore {
       try {
         return openSync(lock, 'wx', 0o644);
       } catch (err) {
+        // `git pack-refs --prune` deletes directories it emptied (refs/shadow/runs/ once every run
+        // ref is packed), possibly between our mkdir and this open (S1.6): make it again.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && Date.now() <= deadline) {
+          try {
+            mkdirSync(dirname(lock), { recursive: true });
+          } catch (mkdirErr) {
+            // removed again while mkdir looked at it: the next open tells
+            if ((mkdirErr as NodeJS.ErrnoException).code !== 'ENOENT') throw mkdirErr;
+          }
+          continue;
+        }
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST' && lock.startsWith(this.shadowRefsDir) && breakStaleLock(lock)) continue;
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || Date.now() > deadline) {
           throw new ShadowError('REF_LOCKED', `Cannot lock ${ref}: ${lock} exists (another git process is updating it)`, { ref, lock }, { cause: err });
         }
@@ -199,6 +228,26 @@ export class RefStore {
     }
     return out;
   }
+}
+
+/**
+ * Removes the `.lock` of a refs/shadow/ ref whose owner died holding it (S2.5): a daemon
+ * SIGKILLed between creating the lock and renaming it leaves one, and nothing else ever removes
+ * it, so every later checkpoint on that ref failed with REF_LOCKED (found by scripts/faults.mjs).
+ * Stale: taken before this daemon started (one daemon per workspace: the dead one's) and over a
+ * second old, or over 30 s old whoever took it. True when the lock is gone (try again).
+ */
+function breakStaleLock(lock: string): boolean {
+  const st = statSync(lock, { throwIfNoEntry: false });
+  if (!st) return true;
+  const age = Date.now() - st.mtimeMs;
+  if (!((st.mtimeMs < PROCESS_START_MS && age > STALE_FROM_BEFORE_START_MS) || age > STALE_MS)) return false;
+  try {
+    unlinkSync(lock);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+  }
+  return true;
 }
 
 /** Gives up a lock we hold without committing it: close (if still open) and remove the .lock file. */

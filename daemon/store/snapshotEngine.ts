@@ -15,10 +15,13 @@ import { CheckpointReader } from './checkpointReader.js';
 import type { CheckpointMeta } from './commitCodec.js';
 import { encodeCommit } from './commitCodec.js';
 import { LooseObjectWriter } from './gitObjects.js';
+import type { GuardDeps } from './objectGuard.js';
+import { confirmCommitted, treeObjectsReady, waitForGc } from './objectGuard.js';
+import { ObjectPresence } from './objectPresence.js';
 import type { IgnoreRules } from './ignoreRules.js';
 import { RefStore } from './refStore.js';
 import { SnapshotIndex } from './snapshotIndex.js';
-import { loadStatCache, saveStatCache } from './statCache.js';
+import { applyStatCache, readStatCache, saveStatCache } from './statCache.js';
 import { encodeTree } from './treeCodec.js';
 import { WorkspaceScanner } from './workspaceScanner.js';
 
@@ -48,6 +51,9 @@ export interface SnapshotEngineOptions {
   onRootEntry?: (name: string) => void;
 }
 
+/** While polling, the pause between two scans is at least this many times the scan's duration. */
+const POLL_CPU_SHARE = 10;
+
 /** Refs written by the store. */
 export const REFS = {
   auto: 'refs/shadow/auto',
@@ -61,11 +67,22 @@ export class SnapshotEngine {
   readonly refs: RefStore;
   readonly reader: CheckpointReader;
   readonly writer: LooseObjectWriter;
+  /** Checks that checkpoint objects exist on disk, beside the user's git gc (S1.6). */
+  readonly guard: GuardDeps;
   readonly scanner: WorkspaceScanner;
   readonly watcher: WorkspaceWatcher;
   private queue: Promise<unknown> = Promise.resolve();
   private quietTimer: NodeJS.Timeout | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /**
+   * Directories read while not watched, empty ones included (the index holds no empty directory):
+   * each refresh re-reads them until they are watched or gone. chokidar can miss a new directory
+   * for good (its 1 s readdir throttle forgets the events that came in while a busy event loop held
+   * a read past it), and a file created later in a directory that was empty when read would never
+   * be seen again (issue #5.3 load test: whole directories missing from checkpoints).
+   */
+  private unwatchedDirs = new Set<string>();
   private readonly statCacheFile: string;
   /** Where the workspace and its stores are. */
   readonly layout: WorkspaceLayout;
@@ -76,6 +93,15 @@ export class SnapshotEngine {
     this.refs = new RefStore(layout.refsDir);
     this.reader = new CheckpointReader(layout.commonDir, this.refs);
     this.writer = new LooseObjectWriter(layout.objectsDir);
+    this.guard = {
+      index: this.index,
+      writer: this.writer,
+      reader: this.reader,
+      presence: new ObjectPresence(layout.objectsDir, this.reader.packs),
+      workspace: layout.workspace,
+      gitDir: layout.commonDir,
+      writeTree: () => this.writeTree(),
+    };
     this.scanner = new WorkspaceScanner(layout.workspace, this.index, this.writer, ignore, config.maxFileSize);
     this.statCacheFile = join(layout.stateDir, STATE_FILES.statCache);
     this.watcher = new WorkspaceWatcher({
@@ -84,8 +110,14 @@ export class SnapshotEngine {
       ignore,
       logger,
       onActivity: () => this.armAutoSnapshot(),
+      onDegraded: () => this.startPolling(),
+      fallbackPollMs: config.autoSnapshot.enabled ? config.autoSnapshot.quietPeriod : null,
       ...(opts.onRootEntry ? { onRootEntry: opts.onRootEntry } : {}),
     });
+    this.scanner.onDirRead = (dir) => {
+      this.watcher.noteRead(dir);
+      if (!this.watcher.isWatched(dir)) this.unwatchedDirs.add(dir);
+    };
   }
 
   /**
@@ -94,7 +126,7 @@ export class SnapshotEngine {
    * `first`, when given, is queued before the scan (crash recovery) and its result returned.
    */
   async start<T>(first?: () => Promise<T>): Promise<T | undefined> {
-    const loaded = loadStatCache(this.statCacheFile, this.opts.layout.workspace, this.index);
+    const loaded = await this.loadStatCache();
     this.opts.logger.info({ loaded }, 'stat cache loaded');
     void this.watcher.start().then(
       () => this.armAutoSnapshot(),
@@ -141,6 +173,9 @@ export class SnapshotEngine {
         await this.scanner.scanDeferred(deferred, () => this.closed);
         const unwatched = new Set(dirty.dirs);
         for (const dir of this.index.directories()) if (!this.watcher.isWatched(dir)) unwatched.add(dir);
+        // onDirRead records again those still unwatched and present; gone or ignored ones drop out.
+        for (const dir of this.unwatchedDirs) if (!this.watcher.isWatched(dir)) unwatched.add(dir);
+        this.unwatchedDirs = new Set();
         await this.scanner.scanDirsShallow(unwatched, () => this.closed);
       }
     } catch (err) {
@@ -162,17 +197,35 @@ export class SnapshotEngine {
    * written when the tree equals the ref's current tree (auto snapshots). Must run inside `exclusive`.
    */
   async commitWorkingTree(ref: string, subject: string, meta: CheckpointMeta, skipIfUnchanged = false): Promise<CheckpointWritten> {
+    // Not while the user's `git gc` runs: its prune would delete what we write before the ref moves (S1.6).
+    await waitForGc(this.guard.gitDir);
     const { rescanned, hashed } = await this.refresh();
-    const tree = this.writeTree();
     const parent = this.refs.read(ref);
+    // Objects the parent's tree names are safe (reachable from the ref); the rest are checked on
+    // disk before and after the ref moves: the user's `git gc --prune=now` may delete them (S1.6).
+    const treeOf = (c: string): Promise<string | null> => this.reader.readCommit(c).then((d) => d.tree, () => null);
+    const parentTree = parent ? await treeOf(parent) : null;
+    // A new ref (a run's base) shares most objects with the newest checkpoint, on another ref.
+    const newest = parent ? null : await this.latestCached().catch(() => null);
+    const baseTree = parentTree ?? (newest ? await treeOf(newest.commit) : null);
+    const tree = await treeObjectsReady(this.guard, baseTree, async () => {
+      this.watcher.requestRescan('an object of the index was pruned');
+      await this.refresh();
+    });
+    // From here to the ref update all is synchronous: a gc starting now walks the refs after it.
     const base = { tree, ref, run: meta.run ?? null, files: this.index.size, hashed, rescanned, uncaptured: this.uncapturedList() };
-    if (skipIfUnchanged && parent && (await this.reader.readCommit(parent)).tree === tree) {
+    if (skipIfUnchanged && parent && parentTree === tree) {
       return { ...base, commit: parent, created: false };
     }
-    const commit = this.writer.write('commit', encodeCommit({ tree, parents: parent ? [parent] : [], subject, meta }));
+    const commitBytes = encodeCommit({ tree, parents: parent ? [parent] : [], subject, meta });
+    const commit = this.writer.write('commit', commitBytes);
     this.refs.update(ref, commit, parent);
+    await confirmCommitted(this.guard, { commit, commitBytes, tree, baseTree }, () =>
+      parent ? this.refs.update(ref, parent, commit) : this.refs.delete([ref]),
+    );
     const written = { ...base, commit, created: true };
     this.lastCommit = Promise.resolve({ commit, ref, time: Math.floor(Date.now() / 1000) });
+    this.lastWritten = commit;
     this.saveStatCacheSoon();
     this.opts.onCheckpoint?.(written);
     return written;
@@ -204,12 +257,37 @@ export class SnapshotEngine {
   async close(): Promise<void> {
     this.closed = true;
     if (this.quietTimer) clearTimeout(this.quietTimer);
+    if (this.pollTimer) clearTimeout(this.pollTimer);
     await this.exclusive(() => undefined);
     await this.watcher.close();
   }
 
   private saveTimer: NodeJS.Timeout | null = null;
+  /** The last commit this engine wrote: the stat cache names it, so a pruned one voids the cache. */
+  private lastWritten: string | null = null;
   private lastCommit: Promise<{ commit: string; ref: string; time: number } | null> | null = null;
+
+  /**
+   * Loads the persisted stat cache into the empty index; returns the rows loaded. A damaged
+   * cache, or one whose commit is gone (its blobs may be pruned too), is discarded with a warning:
+   * the first scan then re-hashes every file, a clean rebuild (see statCache.ts).
+   */
+  private async loadStatCache(): Promise<number> {
+    const content = readStatCache(this.statCacheFile, this.opts.layout.workspace);
+    if ('reason' in content) {
+      if (!content.missing) this.opts.logger.warn({ file: this.statCacheFile, reason: content.reason }, 'stat cache discarded; rebuilding it from a full scan');
+      return 0;
+    }
+    if (content.commit) {
+      try {
+        await this.reader.readObject(content.commit, 'commit');
+      } catch (err) {
+        this.opts.logger.warn({ file: this.statCacheFile, commit: content.commit, err: String(err) }, 'stat cache discarded: the commit it was saved after is gone; rebuilding it from a full scan');
+        return 0;
+      }
+    }
+    return applyStatCache(content, this.index);
+  }
 
   private saveStatCacheSoon(): void {
     if (this.saveTimer) return;
@@ -217,7 +295,7 @@ export class SnapshotEngine {
       this.saveTimer = null;
       void this.exclusive(() => {
         try {
-          saveStatCache(this.statCacheFile, this.opts.layout.workspace, this.index);
+          saveStatCache(this.statCacheFile, this.opts.layout.workspace, this.index, this.lastWritten);
         } catch (err) {
           this.opts.logger.warn({ err: String(err) }, 'could not save the stat cache');
         }
@@ -255,17 +333,42 @@ export class SnapshotEngine {
     if (this.quietTimer) clearTimeout(this.quietTimer);
     this.quietTimer = setTimeout(() => {
       this.quietTimer = null;
-      void this.exclusive(async () => {
-        if (this.closed) return;
-        try {
-          const c = await this.commitWorkingTree(REFS.auto, 'auto snapshot', { kind: 'auto' }, true);
-          if (c.created) this.opts.logger.info({ commit: c.commit, files: c.files, hashed: c.hashed }, 'auto snapshot');
-          if (c.created) await this.boundAutoChain();
-        } catch (err) {
-          this.opts.logger.error({ err: String(err) }, 'auto snapshot failed');
-        }
-      });
+      void this.exclusive(() => this.autoSnapshot());
     }, quietPeriod);
     this.quietTimer.unref();
+  }
+
+  /** Takes an auto snapshot if the tree changed. Inside `exclusive`; never throws. */
+  private async autoSnapshot(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const c = await this.commitWorkingTree(REFS.auto, 'auto snapshot', { kind: 'auto' }, true);
+      if (c.created) this.opts.logger.info({ commit: c.commit, files: c.files, hashed: c.hashed }, 'auto snapshot');
+      if (c.created) await this.boundAutoChain();
+    } catch (err) {
+      this.opts.logger.error({ err: String(err) }, 'auto snapshot failed');
+    }
+  }
+
+  /**
+   * Once the watcher is degraded (e.g. the inotify limit is reached) no event may ever announce a
+   * change, so auto snapshots poll (S2.2): a stat scan every quiet period, stretched so a scan
+   * takes at most 1/POLL_CPU_SHARE of the time (a huge tree must not keep a core busy).
+   */
+  private startPolling(): void {
+    const { enabled, quietPeriod } = this.opts.config.autoSnapshot;
+    if (!enabled || this.closed || this.pollTimer) return;
+    const schedule = (delay: number): void => {
+      if (this.closed) return;
+      this.pollTimer = setTimeout(() => {
+        void this.exclusive(async () => {
+          const started = Date.now();
+          await this.autoSnapshot();
+          return Date.now() - started;
+        }).then((ms) => schedule(Math.max(quietPeriod, ms * POLL_CPU_SHARE)));
+      }, delay);
+      this.pollTimer.unref();
+    };
+    schedule(quietPeriod);
   }
 }

@@ -117,6 +117,19 @@ export class SnapshotIndex {
     return this.treeOf('', writeTree);
   }
 
+  /** The tree oid last computed for `dir` (null: not computed since a change, or not tracked). */
+  cachedTree(dir: string): string | null {
+    return this.dirs.get(dir)?.tree ?? null;
+  }
+
+  /**
+   * Forgets the cached tree oid of `dir` and of every directory above it, so the next
+   * `rootTree` writes those trees again (their object may have been pruned by the user's git).
+   */
+  invalidateTree(dir: string): void {
+    this.invalidate(dir);
+  }
+
   private treeOf(dir: string, writeTree: (entries: TreeEntry[]) => string): string {
     const node = this.dirs.get(dir);
     if (!node) return EMPTY_TREE;

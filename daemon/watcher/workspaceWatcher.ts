@@ -12,6 +12,10 @@
  *   chokidar's `_watchWithNodeFs`); until then, and once more right after, it is scanned.
  * - A storm (many events, possibly an inotify queue overflow, which Node never reports), an
  *   error or a cookie that never arrives makes the next checkpoints rescan everything.
+ * - An error is permanent: the watcher is "degraded" (status: backend `scanning`), every
+ *   checkpoint rescans and the engine polls for auto snapshots. Running out of inotify watches or
+ *   instances (ENOSPC/EMFILE, at start or when a new directory appears) is the usual cause and is
+ *   logged once with the sysctl that raises the limit; the sync cookie never waits on a dead watch.
  */
 import type { FSWatcher as NodeWatcher, Stats } from 'node:fs';
 import { mkdirSync, unlinkSync, watch as fsWatch, writeFileSync } from 'node:fs';
@@ -19,6 +23,7 @@ import { basename, join } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { watch } from 'chokidar';
 import type { IgnoreRules } from '../store/ignoreRules.js';
+import { watchLimitAdvice, watchLimitCode, watchLimitReason } from './watchLimit.js';
 
 /** More raw events than this between two checkpoints is a storm: rescan rather than trust. */
 export const STORM_THRESHOLD = 1000;
@@ -51,6 +56,10 @@ export interface WatcherOptions {
   onActivity?: () => void;
   /** Called with the name of a root entry an event names (the abort file is noticed this way, S5.1). */
   onRootEntry?: (name: string) => void;
+  /** Called once when events can no longer be trusted at all (limit reached, watcher error). */
+  onDegraded?: (reason: string) => void;
+  /** Interval of the engine's auto-snapshot polling once degraded (null: none), for the log. */
+  fallbackPollMs?: number | null;
 }
 
 interface ChokidarInternals {
@@ -71,16 +80,32 @@ export class WorkspaceWatcher {
   private cookieSeq = 0;
   private cookieSeen = 0;
   private readonly cookieWaiters: { seq: number; resolve: () => void }[] = [];
-  private ready = false;
 
   constructor(private readonly opts: WatcherOptions) {}
 
-  /** Starts watching; resolves once chokidar has crawled the tree. */
+  /**
+   * Starts watching; resolves once chokidar has crawled the tree. Never rejects: a watcher that
+   * cannot start is degraded (every checkpoint rescans) rather than fatal to the daemon.
+   */
   async start(): Promise<void> {
+    try {
+      await this.startWatching();
+    } catch (err) {
+      this.fail(`watcher failed to start: ${String(err)}`, err);
+    }
+  }
+
+  /** Why events cannot be trusted any more (the watcher fell back to scanning), or null. */
+  get degraded(): string | null {
+    return this.broken;
+  }
+
+  private async startWatching(): Promise<void> {
     const { root, cookieDir, ignore } = this.opts;
     mkdirSync(cookieDir, { recursive: true });
+    // Without its cookie watch a sync would wait for its timeout on every checkpoint.
     this.cookieWatch = fsWatch(cookieDir, (_type, name) => this.onCookie(name));
-    this.cookieWatch.on('error', (err) => this.fail(`cookie watch error: ${String(err)}`));
+    this.cookieWatch.on('error', (err) => this.fail(`cookie watch error: ${String(err)}`, err));
     const rel = (p: string): string => (p === root ? '' : p.slice(root.length + 1));
     const ignored = (p: string, stats?: Stats): boolean => {
       if (p === root) return false;
@@ -92,10 +117,9 @@ export class WorkspaceWatcher {
     this.chokidar = w;
     this.hookWatchCreation(w, rel);
     w.on('raw', (event, evPath, details) => this.onRaw(event, evPath, (details as { watchedPath?: string } | undefined)?.watchedPath, rel));
-    w.on('error', (err) => this.fail(`watcher error: ${String(err)}`));
+    w.on('error', (err) => this.fail(`watcher error: ${String(err)}`, err));
     await new Promise<void>((resolve) => w.once('ready', () => resolve()));
-    this.ready = true;
-    this.opts.logger.info({ dirs: this.watched.size }, 'watcher ready');
+    this.opts.logger.info({ dirs: this.watched.size, degraded: this.broken }, 'watcher ready');
   }
 
   /** Whether a directory's changes are reported (its watch exists and is alive). */
@@ -149,9 +173,19 @@ export class WorkspaceWatcher {
     this.paths = new Set();
     this.dirs = new Set();
     this.events = 0;
-    // Before chokidar's first crawl ends, directories are still being watched one by one.
-    this.rescanReason = this.ready ? null : 'watcher starting';
+    // While chokidar still crawls, directories are watched one by one: `isWatched` tells the
+    // caller which ones it must read itself, so no full rescan is needed for that.
+    this.rescanReason = null;
     return out;
+  }
+
+  /**
+   * Records that `dir`'s entries were just read: when its watch already existed, that read saw
+   * everything created before the watch, so the extra read the watch's creation asked for is moot
+   * (a cold start reads every directory once, not twice).
+   */
+  noteRead(dir: string): void {
+    if (this.watched.has(dir)) this.dirs.delete(dir);
   }
 
   /** Asks the next checkpoint to rescan everything (e.g. after the daemon's own restore). */
@@ -237,8 +271,21 @@ export class WorkspaceWatcher {
     };
   }
 
-  private fail(reason: string): void {
-    if (!this.broken) this.opts.logger.error({ reason }, 'watcher cannot vouch for changes any more; every checkpoint will rescan');
-    this.broken = reason;
+  /**
+   * Gives up on events for good. chokidar keeps its live watches (their events still hurry auto
+   * snapshots and the abort file along); checkpoints rescan and the engine polls (onDegraded).
+   */
+  private fail(reason: string, err?: unknown): void {
+    if (this.broken) return;
+    const code = watchLimitCode(err);
+    this.broken = code ? watchLimitReason(code) : reason;
+    if (code) {
+      this.opts.logger.warn({ code, err: String(err), limit: code === 'ENOSPC' ? 'fs.inotify.max_user_watches' : 'fs.inotify.max_user_instances' }, watchLimitAdvice(code, this.opts.fallbackPollMs ?? null));
+    } else {
+      this.opts.logger.error({ reason }, 'watcher cannot vouch for changes any more; every checkpoint will rescan');
+    }
+    // A sync waiting on the cookie need not: the next drain asks for a full rescan anyway.
+    for (const w of this.cookieWaiters.splice(0)) w.resolve();
+    this.opts.onDegraded?.(this.broken);
   }
 }

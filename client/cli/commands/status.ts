@@ -32,9 +32,11 @@ export const command: Command = {
 export function statusLines(s: ResultOf<typeof Status>, style: Style, now: number): string[] {
   const d = s.daemon;
   const watcher =
-    s.watcher.mode === 'events'
-      ? `watching, ${s.watcher.pending} change${s.watcher.pending === 1 ? '' : 's'} pending`
-      : `${style.yellow('rescan on next checkpoint')}${s.watcher.reason ? ` (${s.watcher.reason})` : ''}`;
+    s.watcher.backend === 'scanning'
+      ? `${style.yellow('scanning, no file events')}: every checkpoint rescans${s.watcher.reason ? ` (${s.watcher.reason})` : ''}`
+      : s.watcher.mode === 'events'
+        ? `watching, ${s.watcher.pending} change${s.watcher.pending === 1 ? '' : 's'} pending`
+        : `${style.yellow('rescan on next checkpoint')}${s.watcher.reason ? ` (${s.watcher.reason})` : ''}`;
   const last = s.lastCheckpoint
     ? `${style.bold(shortOid(s.lastCheckpoint.commit))} on ${s.lastCheckpoint.ref}, ${ago(now - s.lastCheckpoint.time * 1000)} (${s.files} files)`
     : 'none yet';
@@ -45,6 +47,8 @@ export function statusLines(s: ResultOf<typeof Status>, style: Style, now: numbe
     `Checkpoint  ${last}`,
   ];
   if (s.run) lines.push(`Run         ${runLine(s.run, style)}`);
+  // Corrupt state found at start (S2.5, S4.4): set aside, not acted on; the user should know.
+  for (const p of s.problems ?? []) lines.push(`Problem     ${style.yellow(p.code)} ${p.message}`);
   return lines;
 }
 
