@@ -1,0 +1,142 @@
+/**
+ * The four operations the fault-injection harness kills the daemon in (issue #5): a checkpoint
+ * after many edits, a ref update (a checkpoint of one edit: the ref lock dominates), a restore of
+ * an older checkpoint over the whole tree, and the cancel of a run (remove_all or rollback) that
+ * owns a process. Each `prepare` changes the tree, then says which tree states are allowed after
+ * a kill and how to send the request; `points` are the daemon/faultPoint.ts names it can die at.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nativeTree, treeOf } from './faultsVerify.mjs';
+
+/** Writes files data/d<i%50>/f<i>.txt for i in [from, from+count), each holding `tag`. */
+export function fill(dir, count, tag, from = 0) {
+  for (let i = from; i < from + count; i++) {
+    const d = join(dir, 'data', `d${i % 50}`);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, `f${i}.txt`), `${tag} ${i}\n`);
+  }
+}
+
+/** An integer in [lo, hi]. */
+const between = (rng, lo, hi) => lo + Math.floor(rng() * (hi - lo + 1));
+/** One element of `list`. */
+const pick = (rng, list) => list[Math.floor(rng() * list.length)];
+
+/** Restores write or remove files+100 paths and the pre-abort commit hashes up to `files` blobs: the n-th of them. */
+function numberedByFile(ctx, name, rng) {
+  if (name === 'restore.apply-step') return `${name}#${between(rng, 1, ctx.files + 100)}`;
+  if (name === 'restore.temp-written' || name === 'object.temp-written') return `${name}#${between(rng, 1, ctx.files)}`;
+  return name;
+}
+
+/**
+ * Phase definitions, by name. `spec` draws the SHADOW_FAULT_KILL_AT value for a point; the
+ * daemon is armed before `prepare`, whose own requests never reach the phase's points.
+ * `ctx`: { dir, env, files, m (the client module), client, recorded: commit[], children, base }.
+ */
+export const PHASES = {
+  checkpoint: {
+    points: ['object.temp-written', 'ref.locked', 'ref.renamed'],
+    spec: (ctx, name, rng) => (name === 'object.temp-written' ? `${name}#${between(rng, 1, Math.floor(ctx.files / 5))}` : name),
+    setup(ctx) {
+      fill(ctx.dir, ctx.files, 'v0');
+    },
+    /** Edits a fifth of the files and adds 20: the checkpoint hashes and writes them all. */
+    prepare(ctx, round, rng) {
+      const edits = Math.floor(ctx.files / 5);
+      const start = between(rng, 0, ctx.files - edits);
+      fill(ctx.dir, edits, `c${round}`, start);
+      fill(ctx.dir, 20, `new${round}`, ctx.files + round * 20);
+      return {
+        allowed: { untouched: nativeTree(ctx.dir, ctx.env) },
+        send: (client) => client.request(ctx.m.Checkpoint, { message: `faults round ${round}` }),
+        record: (r) => [r.commit],
+      };
+    },
+  },
+
+  ref: {
+    points: ['ref.locked', 'ref.renamed', 'object.temp-written'],
+    spec: (ctx, name, rng) => (name === 'object.temp-written' ? `${name}#${between(rng, 1, 3)}` : name),
+    setup(ctx) {
+      fill(ctx.dir, 200, 'v0');
+    },
+    /** One edit: three objects, then the ref update under its `.lock`. */
+    prepare(ctx, round, rng) {
+      fill(ctx.dir, 1, `r${round}`, between(rng, 0, 199));
+      return {
+        allowed: { untouched: nativeTree(ctx.dir, ctx.env) },
+        send: (client) => client.request(ctx.m.Checkpoint, { message: `ref round ${round}` }),
+        record: (r) => [r.commit],
+      };
+    },
+  },
+
+  restore: {
+    points: ['object.temp-written', 'ref.renamed', 'restore.journal-written', 'restore.apply-step', 'restore.temp-written'],
+    spec: numberedByFile,
+    setup(ctx) {
+      fill(ctx.dir, ctx.files, 'v0');
+    },
+    /** The first request of the phase checkpoints the v0 tree: every round restores it. */
+    async prepare(ctx, round) {
+      if (!ctx.base) {
+        const c = await ctx.client.request(ctx.m.Checkpoint, { message: 'restore target' });
+        ctx.recorded.push(c.commit);
+        ctx.base = c.commit;
+      }
+      // Every file differs from the target and 100 are new: the restore rewrites or removes them all.
+      fill(ctx.dir, ctx.files, `v${round + 1}`);
+      fill(ctx.dir, 100, `new${round}`, ctx.files);
+      return {
+        allowed: { target: treeOf(ctx.dir, ctx.env, ctx.base), 'pre-abort': nativeTree(ctx.dir, ctx.env) },
+        send: (client) => client.request(ctx.m.Restore, { checkpoint: ctx.base }),
+        record: (r) => [r.preRestore],
+      };
+    },
+  },
+
+  cancel: {
+    points: ['cancel.terminated', 'cancel.before-tree', 'restore.journal-written', 'restore.apply-step', 'restore.temp-written'],
+    spec: numberedByFile,
+    setup(ctx) {
+      fill(ctx.dir, ctx.files, 'v0');
+    },
+    /** A run owning a `sleep` process, with (for rollback) a checkpoint inside it; then every file changed. */
+    async prepare(ctx, round, rng) {
+      const { m, client } = ctx;
+      const action = pick(rng, ['remove_all', 'rollback']);
+      const s = await client.request(m.RunStart, { name: `faults-${round}` });
+      ctx.recorded.push(s.base);
+      let target = s.base;
+      if (action === 'rollback') {
+        fill(ctx.dir, Math.floor(ctx.files / 10), `cp${round}`);
+        const c = await client.request(m.Checkpoint, { run: s.run });
+        ctx.recorded.push(c.commit);
+        target = c.commit;
+      }
+      const child = spawn('sleep', ['600'], { stdio: 'ignore' });
+      ctx.children.push(child);
+      await client.request(m.RunRegister, { run: s.run, pid: child.pid });
+      fill(ctx.dir, ctx.files, `run${round}`);
+      fill(ctx.dir, 100, `new${round}`, ctx.files);
+      return {
+        run: s.run,
+        allowed: { target: treeOf(ctx.dir, ctx.env, target), 'pre-abort': nativeTree(ctx.dir, ctx.env) },
+        send: (c) => c.request(m.Cancel, { run: s.run, action }),
+        record: (r) => (r.preAbort ? [r.preAbort] : []),
+        /** After recovery the run is over (never left `running` or `cancelling`), and its process is gone. */
+        async check(c) {
+          const problems = [];
+          const run = (await c.request(m.RunGet, { run: s.run })).run;
+          if (!['cancelled', 'interrupted', 'failed'].includes(run.status)) problems.push(`run ${s.run} is ${run.status} after recovery`);
+          if (run.preAbort) ctx.recorded.push(run.preAbort);
+          child.kill('SIGKILL');
+          return problems;
+        },
+      };
+    },
+  },
+};
