@@ -7,6 +7,7 @@ import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } fr
 import { basename, join } from 'node:path';
 import { ShadowError } from '../shared/errors.js';
 import { STATE_FILES } from '../shared/paths.js';
+import { isAlive } from './processAlive.js';
 import { writeTempFile } from './writeTempFile.js';
 
 /** The held workspace lock. */
@@ -87,15 +88,6 @@ export function isShadowdProcess(pid: number): boolean {
   return isAlive(pid);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The lock's content, or null when it is missing, empty or not what we write. */
 function readLock(path: string): LockInfo | null {

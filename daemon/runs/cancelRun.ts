@@ -18,7 +18,8 @@ import type { RunManager } from './runManager.js';
 import type { RunRecord } from './runRecord.js';
 import { finalStatusFor, isActive, phasePosition, resumeCommand } from './runRecord.js';
 import { faultPoint } from '../faultPoint.js';
-import { isAlive, terminateProcesses } from './terminateProcesses.js';
+import { isAlive } from '../processAlive.js';
+import { terminateProcesses } from './terminateProcesses.js';
 
 /** A cancel as the handler passes it, plus the process grace period (shorter at shutdown). */
 export type CancelRequest = ParsedParamsOf<typeof Cancel> & { graceMs?: number };

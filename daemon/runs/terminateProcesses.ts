@@ -4,6 +4,7 @@
  * then SIGKILL for the rest.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { isAlive } from '../processAlive.js';
 
 /** Outcome per pid: ended by SIGTERM, killed, or already gone. */
 export interface TerminationResult {
@@ -11,25 +12,6 @@ export interface TerminationResult {
   terminated: number[];
   /** Pids that needed SIGKILL. */
   killed: number[];
-}
-
-/**
- * Whether a process is still running. A zombie has exited (only its parent has not reaped it
- * yet), so it counts as gone: its parent may be a test runner or a shell that reaps late.
- */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name is in parentheses and may hold spaces or ')': the state follows the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no procfs: kill(0) succeeded, so it is there
-  }
 }
 
 /** Sends `signal` to the process group of `pid`, or to `pid` alone when it leads no group. */

@@ -161,6 +161,36 @@ describe('S2.1 daemon lifecycle', () => {
     expect((await ws.cli(['daemon', 'status'])).code).toBe(3);
   });
 
+  it('S2.1 daemon stop returns once the daemon exited, even while its parent cannot reap it (a zombie is not alive)', async () => {
+    ws = makeTestWorkspace({ git: true });
+    // A script auto-starts the daemon through the typed client (so the daemon is its child), then
+    // runs `shadowctl daemon stop` synchronously: its event loop is blocked, nothing reaps the
+    // exited daemon, and a pid probe with kill(0) alone saw it alive until the 20 s deadline.
+    const script = `
+      import { execFileSync } from 'node:child_process';
+      const { ShadowClient } = await import(${JSON.stringify(new URL('../../dist/client/index.js', import.meta.url).href)});
+      const c = await ShadowClient.connect({ workspace: process.argv[1] });
+      c.close();
+      const t = Date.now();
+      execFileSync(process.execPath, [${JSON.stringify(fileURLToPath(new URL('../../dist/client/cli/main.js', import.meta.url)))}, '-C', process.argv[1], 'daemon', 'stop'], { stdio: 'inherit' });
+      console.log(JSON.stringify({ ms: Date.now() - t }));
+    `;
+    const env: NodeJS.ProcessEnv = { ...process.env, ...ws.env, NO_COLOR: '1' };
+    delete env.NODE_OPTIONS;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, ws.dir], { cwd: ws.dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    children.push(child);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code, Buffer.concat(err).toString()).toBe(0);
+    const lines = Buffer.concat(out).toString().trim().split('\n');
+    expect(lines[0]).toMatch(/^Daemon stopped \(pid \d+\)\.$/);
+    // Gross bound: the stop waits for the exit, not for the 20 s deadline.
+    expect((JSON.parse(lines.at(-1) as string) as { ms: number }).ms).toBeLessThan(15_000);
+  });
+
   it.each([
     ['git', true, '.git/shadow/logs/daemon.log'],
     ['plain', false, '.shadow/logs/daemon.log'],

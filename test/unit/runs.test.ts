@@ -11,7 +11,8 @@ import { changedPaths, reviewMarkerText } from '../../daemon/runs/reviewMarker.j
 import { isRunId, newRunId } from '../../daemon/runs/runId.js';
 import type { RunRecord } from '../../daemon/runs/runRecord.js';
 import { finalStatusFor, phasePosition } from '../../daemon/runs/runRecord.js';
-import { isAlive, terminateProcesses } from '../../daemon/runs/terminateProcesses.js';
+import { isAlive } from '../../daemon/processAlive.js';
+import { terminateProcesses } from '../../daemon/runs/terminateProcesses.js';
 import { readJournal, setJournalAside } from '../../daemon/store/journaledRestore.js';
 import { makeTempDir } from '../helpers/tempDir.js';
 

@@ -3,6 +3,7 @@ import { createConnection } from 'node:net';
 import { isShadowError, ShadowError } from '../../../shared/errors.js';
 import { Shutdown } from '../../../shared/methods/shutdown.js';
 import { Status } from '../../../shared/methods/status.js';
+import { isAlive } from '../../processAlive.js';
 import type { ShadowClient } from '../../shadowClient.js';
 import type { Command, CommandContext, CommandResult } from '../command.js';
 import { EXIT } from '../exitCodes.js';
@@ -108,17 +109,6 @@ async function status(ctx: CommandContext): Promise<CommandResult> {
     };
   } finally {
     client.close();
-  }
-}
-
-/** True while process `pid` exists; signal 0 only probes. */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    // ESRCH: gone. EPERM: the pid now belongs to another user, so not our daemon any more.
-    return false;
   }
 }
 
