@@ -18,7 +18,11 @@ export function nativeTree(dir: string, opts: { repo: boolean; extraExcludes?: s
   try {
     const index = join(scratch, 'index');
     if (opts.repo) {
-      const env = { ...opts.env, GIT_INDEX_FILE: index };
+      // A throwaway object store too: objects the oracle wrote into the repository's own store
+      // would hide a checkpoint that failed to write one (fsck and cat-file would then find it).
+      const objects = join(scratch, 'objects');
+      mkdirSync(objects);
+      const env = { ...opts.env, GIT_INDEX_FILE: index, GIT_OBJECT_DIRECTORY: objects };
       git(dir, ['add', '-A'], env);
       return git(dir, ['write-tree'], env);
     }
