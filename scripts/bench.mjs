@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mulberry32 } from './prng.mjs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { scenarioCancel } from './benchCancel.mjs';
 import { writeReport } from './benchReport.mjs';
@@ -151,15 +152,6 @@ export function mayRun(i, runs, min = 1) {
 
 // ---------------------------------------------------------------- workspaces
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EXTS = ['ts', 'ts', 'ts', 'js', 'json', 'md', 'css', 'py', 'txt'];
 const WORDS = 'const let return function import export from value index result error config async await the of a to data path file'.split(' ');
@@ -171,7 +163,7 @@ const WORDS = 'const let return function import export from value index result e
  */
 export function generateWorkspace(ws, n) {
   mkdirSync(ws, { recursive: true });
-  const rand = rng(n);
+  const rand = mulberry32(n);
   const lines = Array.from({ length: 256 }, () => Array.from({ length: 3 + Math.floor(rand() * 9) }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(' ') + ';\n');
   const files = [];
   const queue = [''];

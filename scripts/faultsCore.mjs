@@ -15,6 +15,9 @@ import { join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { PHASES } from './faultsPhases.mjs';
 import { leftLocks, nativeTree, restoreTempFiles, verifyStore } from './faultsVerify.mjs';
+import { mulberry32 } from './prng.mjs';
+
+export { mulberry32 };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Share of kills made at a fault point rather than after a random delay. */
@@ -25,17 +28,6 @@ const SPREAD = 1.25;
 /** The phases, in the order they run. */
 export const PHASE_NAMES = Object.keys(PHASES);
 
-/** A small seeded PRNG (mulberry32): the same seed replays the same kills. */
-export function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Which kills a seed makes: per phase, `{ mode, point }` for each kill (point: the fault point

@@ -31,6 +31,7 @@ import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { generateWorkspace } from './bench.mjs';
+import { mulberry32 } from './prng.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLIENT = join(ROOT, 'dist/client/index.js');
@@ -58,15 +59,6 @@ function parseOptions(argv) {
   return o;
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Nearest-rank percentile of a sorted sample. */
 function pct(sorted, p) {
@@ -154,7 +146,7 @@ export async function runLoad(opts) {
     for (let i = 1; i < clients.length; i++) clients[i] = await clients[i];
 
     // The writer: edits, creates and deletes files until every client is done.
-    const rand = rng(opts.seed);
+    const rand = mulberry32(opts.seed);
     const created = [];
     let writes = 0;
     let stopWriter = false;
@@ -182,7 +174,7 @@ export async function runLoad(opts) {
     const tStart = performance.now();
     await Promise.all(
       clients.map(async (c, ci) => {
-        const r = rng(opts.seed * 1000 + ci);
+        const r = mulberry32(opts.seed * 1000 + ci);
         const mine = [];
         for (let k = 0; k < opts.requests; k++) {
           const x = r();

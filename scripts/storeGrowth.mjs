@@ -23,6 +23,7 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import { generateWorkspace } from './bench.mjs';
+import { mulberry32 } from './prng.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLIENT = join(ROOT, 'dist/client/index.js');
@@ -45,15 +46,6 @@ function parseOptions(argv) {
   return o;
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Bytes of every file under an objects dir (loose and packs) and the loose object count. */
 function storeSize(objects) {
@@ -133,7 +125,7 @@ export async function runGrowth(opts) {
     if (first.tree !== firstNative) throw new Error(`initial tree ${first.tree} != native ${firstNative}`);
     const base = { shadow: storeSize(shadowObjects), native: storeSize(natObjects) };
 
-    const rand = rng(opts.files + opts.checkpoints);
+    const rand = mulberry32(opts.files + opts.checkpoints);
     let editedRaw = 0;
     let editedDeflated = 0;
     let changedBytes = 0;

@@ -6,6 +6,7 @@ import { makeTempDir } from '../helpers/tempDir.js';
 import { IgnoreRules, loadWorkspaceIgnoreRules, readerFromMap } from '../../daemon/store/ignoreRules.js';
 import type { IgnoreRulesOptions } from '../../daemon/store/ignoreRules.js';
 import { findExcludesFile, parseGitConfig } from '../../daemon/store/gitConfigReader.js';
+import { mulberry32 } from '../../scripts/prng.mjs';
 
 /** A hermetic environment for git and the loader: no GIT_* from outside, a private HOME, no system config. */
 function hermeticEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -365,17 +366,6 @@ describe('IgnoreRules: Shadow-only rules (S1.1, S1.8)', () => {
   });
 });
 
-/** A tiny seeded PRNG (mulberry32) so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DIR_NAMES = ['a', 'b', 'build', 'logs', 'sub', 'x y', 'deep', 'cache'];
 const FILE_NAMES = ['a.log', 'keep.log', 'x.txt', 'b.txt', 'README.md', '#hash', '!bang', 'c', 'build', 'tmp.o', '.hidden', 'Foo.TXT', 'z.dat'];
@@ -387,7 +377,7 @@ const PATTERNS = [
 ];
 
 function randomScenario(seed: number): { tree: Spec; homeFiles: Spec } {
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const patterns = (): string => Array.from({ length: 1 + Math.floor(rnd() * 5) }, () => pick(PATTERNS)).join('\n') + '\n';
   const tree: Spec = {};
