@@ -130,6 +130,9 @@ export async function superviseRun(ctx: CommandContext, start: ParamsOf<typeof R
       const exited = waitForExit(child).then((e) => ((st.childGone = true), e));
       if (child.pid !== undefined) await register(session, runId, child.pid, errors, () => signalGroup('SIGTERM'), ctx);
       exit = await exited;
+      // Sharing the terminal's foreground group, the command got the same Ctrl+C as we did, and
+      // its death may be handled before our own SIGINT handler runs: it is that Ctrl+C, not a failure.
+      if (st.interrupt === null && !ownGroup && exit.signal === 'SIGINT') onSignal('SIGINT');
     }
     st.phase = 'ending';
 

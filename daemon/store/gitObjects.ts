@@ -5,17 +5,15 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { access, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { deflate, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { faultPoint } from '../faultPoint.js';
+import { PackBatch } from './packWriter.js';
 
-const deflateAsync = promisify(deflate);
-
-/** Queued writes past which a bulk scan waits (memory bound: content is held until written). */
-const BACKLOG_OBJECTS = 256;
-const BACKLOG_BYTES = 64 * 1024 * 1024;
+/** Content collected by `writeLater` past which it is written out (memory bound). */
+const PACK_BYTES = 32 * 1024 * 1024;
+/** Fewer collected objects than this are written loose: many tiny packs slow every reader. */
+const MIN_PACK_OBJECTS = 64;
 
 /** Git object types Shadow writes. */
 export type ObjectType = 'blob' | 'tree' | 'commit';
@@ -36,20 +34,15 @@ export class LooseObjectWriter {
   private readonly fanoutMade = new Set<string>();
   /** Objects actually written (for stats and tests). */
   written = 0;
-  /** Objects queued by `writeLater` and not yet on disk, by oid. */
-  private readonly inflight = new Map<string, Promise<void>>();
-  /** Bytes of content held by queued writes. */
-  private inflightBytes = 0;
-  /** Who waits in `easeBacklog`, and for how low. */
-  private lowWater: { objects: number; bytes: number; reached: Promise<void>; resolve: () => void } | null = null;
-  /** The first failure of a queued write, reported by the next `flush`. */
-  private failure: unknown = null;
+  /** Objects collected by `writeLater`, written by `flush` (as one pack when there are many). */
+  private readonly batch: PackBatch;
   /** Temp names: a random prefix per writer and a counter (randomBytes per object cost ~8 µs). */
   private readonly tmpPrefix = `tmp_obj_${randomBytes(6).toString('hex')}_`;
   private tmpSeq = 0;
 
   constructor(objectsDir: string) {
     this.objectsDir = objectsDir;
+    this.batch = new PackBatch(objectsDir);
   }
 
   /** Whether the object is known to exist as a loose object (packed objects are not looked up: a duplicate loose copy is harmless). */
@@ -104,93 +97,41 @@ export class LooseObjectWriter {
   }
 
   /**
-   * Hashes `content` now and returns its oid, but deflates and writes it on libuv's thread pool,
-   * so a bulk scan (a cold start hashes every file) overlaps its reads with the writes. The object
-   * is on disk only once `flush()` has resolved: callers must flush before naming it in a commit
-   * or a ref. Same atomicity as `write`: temp file, then rename.
+   * Hashes `content` now and returns its oid, but writes it only at `flush()`: a bulk scan (a
+   * cold start hashes every file) collects its blobs and writes them as one pack (packWriter.ts)
+   * rather than one loose file each. The object is on disk only once `flush()` has returned:
+   * callers must flush before naming it in a commit or a ref.
    */
   writeLater(type: ObjectType, content: Uint8Array): string {
     const oid = hashObject(type, content);
-    if (this.inflight.has(oid)) return oid;
-    this.inflightBytes += content.length;
-    const job = this.writeAsync(type, oid, content)
-      .catch((err: unknown) => {
-        this.failure ??= err;
-      })
-      .finally(() => {
-        this.inflight.delete(oid);
-        this.inflightBytes -= content.length;
-        if (this.lowWater && !this.backlogged(this.lowWater.objects, this.lowWater.bytes)) {
-          this.lowWater.resolve();
-          this.lowWater = null;
-        }
-      });
-    this.inflight.set(oid, job);
+    if (!this.batch.has(oid) && !existsSync(this.pathOf(oid))) this.batch.add(type, oid, content);
     return oid;
   }
 
-  /** Whether queued writes hold more than `maxObjects` objects or `maxBytes` of content. */
-  backlogged(maxObjects = BACKLOG_OBJECTS, maxBytes = BACKLOG_BYTES): boolean {
-    return this.inflight.size > maxObjects || this.inflightBytes > maxBytes;
+  /** Whether the objects collected by `writeLater` hold more than `maxBytes` of content. */
+  backlogged(maxBytes = PACK_BYTES): boolean {
+    return this.batch.bytes > maxBytes;
+  }
+
+  /** Flushes when the collected objects passed the pack size (bounds the memory they hold). */
+  async easeBacklog(): Promise<void> {
+    if (this.backlogged()) await this.flush();
   }
 
   /**
-   * Resolves once the queued writes are down to half the backlog limits: the reader waits while
-   * the thread pool keeps writing, rather than stopping both until everything is written. Failures
-   * are left for `flush`.
+   * Writes the objects collected by `writeLater`: as one pack, or loose when they are few (a
+   * checkpoint's handful of new files must not leave a pack each time). Throws on failure; the
+   * collected objects are then dropped, and the caller must not commit what named them.
    */
-  async easeBacklog(): Promise<void> {
-    if (!this.backlogged()) return;
-    if (!this.lowWater) {
-      let resolve: () => void = () => undefined;
-      const reached = new Promise<void>((r) => (resolve = r));
-      this.lowWater = { objects: BACKLOG_OBJECTS / 2, bytes: BACKLOG_BYTES / 2, reached, resolve };
-    }
-    await this.lowWater.reached;
-  }
-
-  /** Resolves once every object queued by `writeLater` is on disk; rejects with the first failure. */
   async flush(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.all([...this.inflight.values()]);
-    if (this.failure !== null) {
-      const failure = this.failure;
-      this.failure = null;
-      throw failure;
+    if (this.batch.count === 0) return;
+    if (this.batch.count < MIN_PACK_OBJECTS) {
+      for (const o of this.batch.take()) this.write(o.type, o.content);
+      return;
     }
-  }
-
-  private async writeAsync(type: ObjectType, oid: string, content: Uint8Array, retries = 0): Promise<void> {
-    const path = this.pathOf(oid);
-    if (await exists(path)) return;
-    const deflated = await deflateAsync(Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]), { level: 1 });
-    const dir = join(this.objectsDir, oid.slice(0, 2));
-    if (!this.fanoutMade.has(dir)) {
-      await mkdir(dir, { recursive: true }).catch(ignoreEnoent);
-      this.fanoutMade.add(dir);
-    }
-    const tmp = this.tmpPath(dir);
-    for (let i = 0; ; i++) {
-      try {
-        await writeFile(tmp, deflated, { flag: 'wx', mode: 0o444 });
-        break;
-      } catch (err) {
-        // `git gc`/`git prune` remove fan-out directories they emptied, behind our cache, and
-        // may do so again between our mkdir and our open (S1.6).
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || i >= 5) throw err;
-        await mkdir(dir, { recursive: true }).catch(ignoreEnoent);
-      }
-    }
-    faultPoint('object.temp-written');
-    try {
-      await rename(tmp, path);
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      // As in `write`: a concurrent `git prune --expire=now` removed our temp file or its directory.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && retries < 5) return this.writeAsync(type, oid, content, retries + 1);
-      throw err;
-    }
-    this.known.add(oid);
-    this.written++;
+    const count = this.batch.count;
+    this.batch.write();
+    this.written += count;
   }
 
   private tmpPath(dir: string): string {
@@ -235,14 +176,5 @@ function openTemp(tmp: string, dir: string): number {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || i >= 5) throw err;
       makeFanout(dir);
     }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,8 +1,8 @@
 /**
  * Pacing of long scans (S2.2 responsiveness): a scan runs inside the store's queue, synchronously
  * per directory, and calls the slicer between directories; the slicer yields to the event loop
- * every SLICE_MS so status, hello and cancel requests are answered meanwhile, bounds the blob
- * writes queued off the main thread, and stops the scan when the daemon shuts down.
+ * every SLICE_MS so status, hello and cancel requests are answered meanwhile, bounds the blobs
+ * collected for the scan's pack, and stops the scan when the daemon shuts down.
  */
 import { ShadowError } from '../../shared/errors.js';
 import type { LooseObjectWriter } from './gitObjects.js';
@@ -11,8 +11,8 @@ import type { LooseObjectWriter } from './gitObjects.js';
 export const SLICE_MS = 20;
 
 /**
- * A function to await between two units of scanning: it waits for queued writes when too many
- * are in flight, yields once SLICE_MS have passed since the last yield, and then throws
+ * A function to await between two units of scanning: it writes out the collected blobs when they
+ * pass the pack size, yields once SLICE_MS have passed since the last yield, and then throws
  * SHUTTING_DOWN when `shouldStop` says so (the caller must then commit nothing).
  */
 export function makeSlicer(root: string, writer: LooseObjectWriter, shouldStop: () => boolean): () => Promise<void> {

@@ -38,7 +38,7 @@ export class WorkspaceScanner {
   stats: ScanStats = { hashed: 0, statted: 0 };
   /** `.gitignore` files changed during the scan: their directories are rescanned under the new rules. */
   private readonly ignoreChanges = new IgnoreFileChanges();
-  /** Nesting depth of bulk scans (their blobs are written by `writeLater`). */
+  /** Nesting depth of bulk scans (their blobs are collected by `writeLater` and written as a pack). */
   private bulkDepth = 0;
 
   constructor(
@@ -95,7 +95,7 @@ export class WorkspaceScanner {
   }
 
   /**
-   * Runs a bulk scan whose blobs are written off the main thread (`writeLater`): when it ends, all
+   * Runs a bulk scan whose blobs are collected (`writeLater`) and written as one pack: when it ends, all
    * of them are on disk, so the caller may commit what the index now names. Nests.
    */
   private async inBulk(fn: () => Promise<void>): Promise<void> {
