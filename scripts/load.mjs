@@ -31,6 +31,7 @@ import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { generateWorkspace } from './bench.mjs';
+import { alive, stopDaemon } from './daemonProcess.mjs';
 import { mulberry32 } from './prng.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -83,28 +84,7 @@ function memory(pid) {
   }
 }
 
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-/** Asks the daemon to shut down; SIGKILLs it if it is still there after 5 s. */
-async function stopDaemon(ShadowClient, Shutdown, ws, env, pid) {
-  if (!alive(pid)) return;
-  try {
-    const c = await ShadowClient.connect({ workspace: ws, env, autoStart: false });
-    await c.request(Shutdown, {}, { timeoutMs: 10_000 }).catch(() => null);
-    c.close();
-  } catch {
-    // Killed below.
-  }
-  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
-  if (alive(pid)) process.kill(pid, 'SIGKILL');
-}
 
 function git(ws, env, args, extra = {}) {
   return execFileSync('git', args, { cwd: ws, env: { ...env, ...extra }, encoding: 'utf8', maxBuffer: 512 << 20 }).trim();
@@ -295,7 +275,7 @@ export async function runLoad(opts) {
     const memEnd = memory(pid);
     // fsck with the daemon stopped: git fsck lists objects before it reads refs, so a snapshot
     // written meanwhile (an auto snapshot after the writer went quiet) reads as a missing commit.
-    await stopDaemon(ShadowClient, Shutdown, ws, env, pid);
+    await stopDaemon({ ShadowClient, Shutdown }, ws, env, pid);
     const fsck = (() => {
       try {
         git(ws, env, ['fsck', '--full', '--no-dangling', '--no-progress']);
@@ -335,7 +315,7 @@ export async function runLoad(opts) {
     for (const c of clients) {
       if (c && typeof c.close === 'function') c.close();
     }
-    if (pid) await stopDaemon(ShadowClient, Shutdown, ws, env, pid);
+    if (pid) await stopDaemon({ ShadowClient, Shutdown }, ws, env, pid);
     if (opts.keep || failures.length) console.error(`load: workspace kept in ${tmp}`);
     else {
       rmSync(tmp, { recursive: true, force: true });

@@ -23,6 +23,7 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import { generateWorkspace } from './bench.mjs';
+import { stopDaemon } from './daemonProcess.mjs';
 import { mulberry32 } from './prng.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -182,10 +183,7 @@ export async function runGrowth(opts) {
     const shadowGitDir = opts.mode === 'plain' ? join(ws, '.shadow', 'git') : join(ws, '.git');
     client.close();
     client = null;
-    const stop = await ShadowClient.connect({ workspace: ws, env, autoStart: false });
-    await stop.request(Shutdown, {}, { timeoutMs: 30_000 }).catch(() => null);
-    stop.close();
-    for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    await stopDaemon({ ShadowClient, Shutdown }, ws, env, pid, 10_000);
     execFileSync('git', ['--git-dir', shadowGitDir, 'gc', '-q', '--prune=now'], { env });
     packed.shadow = storeSize(shadowObjects).bytes;
     ngit(['update-ref', 'refs/heads/main', natParent]);
@@ -221,30 +219,12 @@ export async function runGrowth(opts) {
     };
   } finally {
     client?.close();
-    if (pid && alive(pid)) {
-      try {
-        const c = await ShadowClient.connect({ workspace: ws, env, autoStart: false });
-        await c.request(Shutdown, {}, { timeoutMs: 10_000 }).catch(() => null);
-        c.close();
-      } catch {
-        // Killed below.
-      }
-      for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
-      if (alive(pid)) process.kill(pid, 'SIGKILL');
-    }
+    await stopDaemon({ ShadowClient, Shutdown }, ws, env, pid);
     rmSync(tmp, { recursive: true, force: true });
     rmSync(runtime, { recursive: true, force: true });
   }
 }
 
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const kb = (b) => (b / 1024).toFixed(1);
 
