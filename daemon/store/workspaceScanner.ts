@@ -177,7 +177,13 @@ export class WorkspaceScanner {
       entries = readdirSync(dir ? join(this.root, dir) : this.root, { withFileTypes: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return void this.forget(dir);
+      if (code === 'ENOENT') return void this.forget(dir);
+      if (code === 'ENOTDIR') {
+        // Replaced by a file (or symlink) since it was listed for a read: take that in instead.
+        this.forget(dir);
+        if (dir !== '') this.scanPath(dir, true);
+        return;
+      }
       // An unreadable directory: keep what we knew rather than deleting it from the snapshot.
       if (code === 'EACCES' || code === 'EPERM') return void this.uncaptured.set(dir, 'unreadable directory');
       throw err;

@@ -2,7 +2,7 @@
  * maxFileSize (S1.8) holds for the bytes actually read: a file that grows past the limit between
  * the scanner's lstat and its read is reported uncaptured, never stored.
  */
-import { appendFileSync, lstatSync, writeFileSync } from 'node:fs';
+import { appendFileSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LooseObjectWriter } from '../../daemon/store/gitObjects.js';
@@ -37,5 +37,52 @@ describe('WorkspaceScanner and maxFileSize (S1.8)', () => {
     expect(scanner.uncaptured.get('grows.bin')).toMatch(/maxFileSize/);
     expect(index.get('small.txt')).toBeDefined();
     expect(writer.written).toBe(1);
+  });
+});
+
+describe('WorkspaceScanner and type swaps reported by path (S1.4, S1.8)', () => {
+  it('a directory replaced by a file, and a file by a directory, leave no trace of the old kind in the index', () => {
+    const ws = makeTempDir();
+    const store = makeTempDir();
+    cleanups.push(ws.cleanup, store.cleanup);
+    mkdirSync(join(ws.dir, 'was-dir'));
+    writeFileSync(join(ws.dir, 'was-dir', 'inner.txt'), 'inner\n');
+    writeFileSync(join(ws.dir, 'was-file'), 'file\n');
+    const ignore = loadWorkspaceIgnoreRules({ root: ws.dir, gitDir: null, stateDirRel: null, configIgnore: [] });
+    const index = new SnapshotIndex();
+    const scanner = new WorkspaceScanner(ws.dir, index, new LooseObjectWriter(join(store.dir, 'objects')), ignore, 1000);
+    scanner.scanPaths(['was-dir', 'was-file']);
+    expect(index.get('was-dir/inner.txt')).toBeDefined();
+    rmSync(join(ws.dir, 'was-dir'), { recursive: true });
+    writeFileSync(join(ws.dir, 'was-dir'), 'a file now\n');
+    rmSync(join(ws.dir, 'was-file'));
+    mkdirSync(join(ws.dir, 'was-file'));
+    writeFileSync(join(ws.dir, 'was-file', 'child.txt'), 'child\n');
+    // The watcher reports the names (their parent's events) and the old child (the old
+    // directory's own watch), in whatever order the events came.
+    scanner.scanPaths(['was-dir', 'was-dir/inner.txt', 'was-file']);
+    expect(index.hasDir('was-dir')).toBe(false);
+    expect(index.get('was-dir/inner.txt')).toBeUndefined();
+    expect(index.get('was-dir')).toBeDefined();
+    expect(index.get('was-file')).toBeUndefined();
+    expect(index.get('was-file/child.txt')).toBeDefined();
+  });
+
+  it('a directory queued for a re-read that became a file meanwhile is taken in as the file', async () => {
+    const ws = makeTempDir();
+    const store = makeTempDir();
+    cleanups.push(ws.cleanup, store.cleanup);
+    mkdirSync(join(ws.dir, 'swap'));
+    writeFileSync(join(ws.dir, 'swap', 'inner.txt'), 'inner\n');
+    const ignore = loadWorkspaceIgnoreRules({ root: ws.dir, gitDir: null, stateDirRel: null, configIgnore: [] });
+    const index = new SnapshotIndex();
+    const scanner = new WorkspaceScanner(ws.dir, index, new LooseObjectWriter(join(store.dir, 'objects')), ignore, 1000);
+    await scanner.rescanAll();
+    rmSync(join(ws.dir, 'swap'), { recursive: true });
+    writeFileSync(join(ws.dir, 'swap'), 'a file now\n');
+    // The watcher had asked for a re-read of the directory (its watch was made after it was read).
+    await scanner.scanDirsShallow(['swap']);
+    expect(index.get('swap/inner.txt')).toBeUndefined();
+    expect(index.get('swap')).toBeDefined();
   });
 });
