@@ -63,33 +63,28 @@ export class CheckpointReader {
     // Git knows the empty tree without storing it (a checkpoint of an empty workspace names it);
     // isomorphic-git did too, the loose and pack readers do not.
     if (oid === EMPTY_TREE && type === 'tree') return new Uint8Array(0);
-    let result: { type: string; object: unknown } | null = null;
     // The user's `git gc` repacks beside us (S1.6): a loose object moves into a new pack and is
     // then deleted, an old pack is deleted after a new one is written. A read that falls between
     // fails once and succeeds when retried from the top (loose, then a fresh pack listing).
+    let result: { type: string; object: unknown } | null = null;
     for (let attempt = 1; !result; attempt++) {
+      let failure: unknown = null;
       result = this.readLoose(oid, type) ?? this.packs.read(oid);
+      if (!result && this.packs.unsupported) {
+        try {
+          // Only for packs PackReader cannot read (index v1, from git before 2007). A fresh cache
+          // per call: isomorphic-git's cache object grows without bound (LIBRARIES.md).
+          result = (await (await isomorphicGit()).readObject({ fs, gitdir: this.gitDir, oid, format: 'content', cache: {} })) as { type: string; object: unknown };
+        } catch (err) {
+          failure = err;
+        }
+      }
       if (result) break;
-      if (!this.packs.unsupported) {
-        if (attempt < READ_ATTEMPTS) {
-          await new Promise((r) => setTimeout(r, 20 * attempt));
-          continue;
-        }
-        throw new ShadowError('CHECKPOINT_NOT_FOUND', `Object ${oid} is not in the store`, { oid, type });
+      if (attempt >= READ_ATTEMPTS) {
+        if (failure === null || (failure as { code?: string }).code === 'NotFoundError') throw new ShadowError('CHECKPOINT_NOT_FOUND', `Object ${oid} is not in the store`, { oid, type });
+        throw new ShadowError('OBJECT_CORRUPT', `Cannot read ${type} ${oid}: ${(failure as Error).message}`, { oid, type }, { cause: failure });
       }
-      try {
-        // Only for packs PackReader cannot read (index v1, from git before 2007).
-        // A fresh cache per call: isomorphic-git's cache object grows without bound (LIBRARIES.md).
-        result = (await (await isomorphicGit()).readObject({ fs, gitdir: this.gitDir, oid, format: 'content', cache: {} })) as { type: string; object: unknown };
-      } catch (err) {
-        if (attempt < READ_ATTEMPTS) {
-          await new Promise((r) => setTimeout(r, 20 * attempt));
-          continue;
-        }
-        const name = (err as { code?: string }).code;
-        if (name === 'NotFoundError') throw new ShadowError('CHECKPOINT_NOT_FOUND', `Object ${oid} is not in the store`, { oid, type });
-        throw new ShadowError('OBJECT_CORRUPT', `Cannot read ${type} ${oid}: ${(err as Error).message}`, { oid, type }, { cause: err });
-      }
+      await new Promise((r) => setTimeout(r, 20 * attempt));
     }
     if (result.type !== type) throw new ShadowError('CHECKPOINT_NOT_FOUND', `${oid} is a ${result.type}, not a ${type}`, { oid, type, found: result.type });
     return result.object as Uint8Array;

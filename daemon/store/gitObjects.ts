@@ -1,7 +1,8 @@
 /**
  * Writing git objects the way git does, because isomorphic-git's writes are not atomic
  * (LIBRARIES.md): hash with node:crypto, deflate with zlib, write a temp file in the object's
- * directory and rename it into place, so a crash never leaves a half-written object.
+ * directory and rename it into place, so a crash never leaves a half-written object. Bulk scans
+ * collect their objects (`writeLater`) and write them as one pack (packWriter.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
@@ -29,8 +30,6 @@ export function hashObject(type: ObjectType, content: Uint8Array): string {
 /** Writes loose objects into an objects directory, atomically, skipping those already there. */
 export class LooseObjectWriter {
   private readonly objectsDir: string;
-  /** Oids known to exist (written or seen) in this process: saves a stat per object. */
-  private readonly known = new Set<string>();
   private readonly fanoutMade = new Set<string>();
   /** Objects actually written (for stats and tests). */
   written = 0;
@@ -45,20 +44,10 @@ export class LooseObjectWriter {
     this.batch = new PackBatch(objectsDir);
   }
 
-  /** Whether the object is known to exist as a loose object (packed objects are not looked up: a duplicate loose copy is harmless). */
-  has(oid: string): boolean {
-    if (this.known.has(oid)) return true;
-    if (existsSync(this.pathOf(oid))) {
-      this.known.add(oid);
-      return true;
-    }
-    return false;
-  }
-
   /** Hashes and writes `content` unless it already exists; returns its oid. */
   write(type: ObjectType, content: Uint8Array, retries = 0): string {
     const oid = hashObject(type, content);
-    // Ask the disk, not the `known` cache: the user's `git gc --prune`/`git prune` deletes loose
+    // Ask the disk, never a memory of writing it: the user's `git gc --prune`/`git prune` deletes loose
     // objects that are unreachable (e.g. a blob hashed for a `diff` but never committed), and a
     // commit must never name an object we only remember writing (S1.6). A packed copy is not
     // looked up: a duplicate loose copy is harmless.
@@ -91,7 +80,6 @@ export class LooseObjectWriter {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && retries < 5) return this.write(type, content, retries + 1);
       throw err;
     }
-    this.known.add(oid);
     this.written++;
     return oid;
   }
@@ -113,11 +101,6 @@ export class LooseObjectWriter {
     return this.batch.bytes > maxBytes;
   }
 
-  /** Flushes when the collected objects passed the pack size (bounds the memory they hold). */
-  async easeBacklog(): Promise<void> {
-    if (this.backlogged()) await this.flush();
-  }
-
   /**
    * Writes the objects collected by `writeLater`: as one pack, or loose when they are few (a
    * checkpoint's handful of new files must not leave a pack each time). Throws on failure; the
@@ -136,11 +119,6 @@ export class LooseObjectWriter {
 
   private tmpPath(dir: string): string {
     return join(dir, `${this.tmpPrefix}${++this.tmpSeq}`);
-  }
-
-  /** Records that an object exists (read from the store), so `has` skips the stat. */
-  remember(oid: string): void {
-    this.known.add(oid);
   }
 
   private pathOf(oid: string): string {

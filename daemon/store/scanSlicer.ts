@@ -18,7 +18,7 @@ export const SLICE_MS = 20;
 export function makeSlicer(root: string, writer: LooseObjectWriter, shouldStop: () => boolean): () => Promise<void> {
   let sliceStart = performance.now();
   return async () => {
-    await writer.easeBacklog();
+    if (writer.backlogged()) await writer.flush();
     if (performance.now() - sliceStart < SLICE_MS) return;
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (shouldStop()) throw new ShadowError('SHUTTING_DOWN', `Scan of ${root} stopped: the daemon is shutting down`, { workspace: root });
