@@ -24,7 +24,7 @@ import { scenarioCancel } from './benchCancel.mjs';
 import { writeReport } from './benchReport.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI = join(ROOT, 'dist/client/cli/main.js');
+export const CLI = join(ROOT, 'dist/client/shadowctl.cjs');
 export const CLIENT = join(ROOT, 'dist/client/index.js');
 const FILES_PER_DIR = 20;
 const SUBDIRS_PER_DIR = 6;
@@ -255,16 +255,26 @@ function checkParity(label, shadowTree, nativeTree) {
 
 // ---------------------------------------------------------------- scenarios
 
-/** Which modules `shadowctl status` loads, via a module.register() hook that logs every resolved URL. */
-function cliModules(ws, env, tmp) {
+/**
+ * Which modules `shadowctl status` loads: a module.register() hook logs every URL the ES module
+ * loader resolves, and a -r preload every file CommonJS require() loads (the shipped CLI is a
+ * CommonJS bundle, scripts/bundleCli.mjs).
+ */
+export function cliModules(ws, env, tmp) {
   const log = join(tmp, 'modules.log');
   const hooks = join(tmp, 'hooks.mjs');
   const reg = join(tmp, 'register.mjs');
+  const cjs = join(tmp, 'require-log.cjs');
   writeFileSync(hooks, `import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r; }\n`);
   writeFileSync(reg, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  writeFileSync(
+    cjs,
+    `const M = require('node:module'); const { appendFileSync } = require('node:fs'); const { pathToFileURL } = require('node:url'); const load = M._load;\n` +
+      `M._load = function (req, parent, isMain) { let url = req; try { const f = M._resolveFilename(req, parent, isMain); url = f.includes('/') ? pathToFileURL(f).href : 'node:' + f.replace(/^node:/, ''); } catch {} appendFileSync(${JSON.stringify(log)}, url + '\\n'); return load.apply(this, arguments); };\n`,
+  );
   writeFileSync(log, '');
-  timed(process.execPath, ['--import', pathToFileURL(reg).href, CLI, 'status'], { cwd: ws, env });
-  const urls = [...new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean))];
+  timed(process.execPath, ['-r', cjs, '--import', pathToFileURL(reg).href, CLI, 'status'], { cwd: ws, env });
+  const urls = [...new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean))].filter((u) => u !== pathToFileURL(reg).href && u !== pathToFileURL(hooks).href);
   const files = urls.filter((u) => u.startsWith('file:'));
   const packages = [...new Set(files.map((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u)?.[1]).filter(Boolean))];
   return {

@@ -30,7 +30,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mulberry32 } from './prng.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist/client/cli/main.js');
+const CLI = join(ROOT, 'dist/client/shadowctl.cjs');
 const CLIENT = join(ROOT, 'dist/client/index.js');
 const AGENT_DIRS = 20;
 const AGENT_FILES_PER_DIR = 15;

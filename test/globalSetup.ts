@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Builds dist/ once before any test: integration tests spawn the built daemon and CLI (Node 20
+ * Builds dist/ once before any test (tsc, then the CLI bundle): integration tests spawn the built daemon and CLI (Node 20
  * cannot run .ts). SHADOW_SKIP_BUILD=1 skips it when dist/ is known to be fresh.
  */
 export default function setup(): void {
@@ -12,4 +12,6 @@ export default function setup(): void {
     cwd: root,
     stdio: 'inherit',
   });
+  // The shipped shadowctl is a bundle of tsc's output (package.json "build").
+  execFileSync(process.execPath, [`${root}/scripts/bundleCli.mjs`], { cwd: root, stdio: 'inherit' });
 }

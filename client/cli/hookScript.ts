@@ -31,7 +31,7 @@ export const HOOK_MESSAGES: Record<ShadowHookName, string> = {
 export interface HookRunner {
   /** Absolute path of the node binary (process.execPath). */
   node: string;
-  /** Absolute path of the CLI entry (dist/client/cli/main.js). */
+  /** Absolute path of the CLI entry (dist/client/shadowctl.cjs). */
   cli: string;
 }
 

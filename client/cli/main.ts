@@ -106,10 +106,15 @@ function flush(stream: NodeJS.WriteStream): Promise<void> {
 process.stdout.on('error', () => {});
 process.stderr.on('error', () => {});
 
-const argv = process.argv.slice(2);
-const code = await main(argv, new Output(hasFlag(argv, ['--json']), process.stdout, process.stderr, process.env));
-process.exitCode = code;
-await flush(process.stdout);
-await flush(process.stderr);
-// Exit explicitly: a lingering handle (a socket the client kept) must not keep a hook waiting.
-process.exit(code);
+/** Runs the CLI and exits (no top-level await: the shipped CLI is a CommonJS bundle, scripts/bundleCli.mjs). */
+async function run(): Promise<never> {
+  const argv = process.argv.slice(2);
+  const code = await main(argv, new Output(hasFlag(argv, ['--json']), process.stdout, process.stderr, process.env));
+  process.exitCode = code;
+  await flush(process.stdout);
+  await flush(process.stderr);
+  // Exit explicitly: a lingering handle (a socket the client kept) must not keep a hook waiting.
+  process.exit(code);
+}
+
+void run();

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-/** The built CLI entry (tests run after globalSetup's build). */
-export const CLI_ENTRY = fileURLToPath(new URL('../../dist/client/cli/main.js', import.meta.url));
+/** The shipped CLI, the bundle the `shadowctl` bin runs (tests run after globalSetup's build). */
+export const CLI_ENTRY = fileURLToPath(new URL('../../dist/client/shadowctl.cjs', import.meta.url));
 
 /** Options of runCli. */
 export interface RunCliOptions {
@@ -30,7 +30,7 @@ export interface CliResult {
 }
 
 /**
- * Runs `node dist/client/cli/main.js ...args` (spawned directly, never through a shell) and
+ * Runs `node dist/client/shadowctl.cjs ...args` (spawned directly, never through a shell) and
  * collects its output. NO_COLOR is set so human output is plain unless a test overrides it.
  */
 export function runCli(args: string[], opts: RunCliOptions): Promise<CliResult> {

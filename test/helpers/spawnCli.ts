@@ -17,7 +17,7 @@ export interface RunningCli {
 }
 
 /**
- * Starts `node dist/client/cli/main.js ...args` without waiting. `detached: true` puts it in its
+ * Starts `node dist/client/shadowctl.cjs ...args` without waiting. `detached: true` puts it in its
  * own process group, as a shell puts a foreground job, so `process.kill(-pid, 'SIGINT')` is what
  * a terminal's Ctrl+C does.
  */

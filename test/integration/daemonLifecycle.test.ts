@@ -172,7 +172,7 @@ describe('S2.1 daemon lifecycle', () => {
       const c = await ShadowClient.connect({ workspace: process.argv[1] });
       c.close();
       const t = Date.now();
-      execFileSync(process.execPath, [${JSON.stringify(fileURLToPath(new URL('../../dist/client/cli/main.js', import.meta.url)))}, '-C', process.argv[1], 'daemon', 'stop'], { stdio: 'inherit' });
+      execFileSync(process.execPath, [${JSON.stringify(fileURLToPath(new URL('../../dist/client/shadowctl.cjs', import.meta.url)))}, '-C', process.argv[1], 'daemon', 'stop'], { stdio: 'inherit' });
       console.log(JSON.stringify({ ms: Date.now() - t }));
     `;
     const env: NodeJS.ProcessEnv = { ...process.env, ...ws.env, NO_COLOR: '1' };

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -252,5 +252,26 @@ describe('IPC server and client (S3.1–S3.3, S3.5)', () => {
     };
     expect(heavy('daemon/server/ipcServer.js')).toContain('node-ipc'); // the hook works
     expect(heavy('client/index.js')).toBe('');
+  });
+
+  it('S3.5 the shipped shadowctl bundle is one file that loads no package at all for status', () => {
+    // CommonJS: every require goes through Module._load; a package would show as node_modules.
+    const preload = `const M = require('node:module'); const load = M._load;
+      M._load = function (req, parent, isMain) { const r = load.apply(this, arguments);
+        try { const f = M._resolveFilename(req, parent, isMain); if (!f.startsWith('node:') && f.includes('/')) process.stderr.write('LOADED ' + f + '\\n'); } catch {}
+        return r; };`;
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const bundle = join(root, 'dist/client/shadowctl.cjs');
+    env = new IpcEnv();
+    const preloadFile = join(env.base, 'preload.cjs');
+    writeFileSync(preloadFile, preload);
+    const r = spawnSync(process.execPath, ['-r', preloadFile, bundle, 'status'], {
+      encoding: 'utf8',
+      cwd: env.workspace,
+      env: { ...env.env, SHADOW_NO_AUTOSTART: '1' },
+    });
+    expect(r.status, r.stderr).toBe(69); // no daemon, not started: the status command and the client ran
+    const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7));
+    expect(loaded).toEqual([bundle]);
   });
 });

@@ -1,7 +1,7 @@
 /** `shadowctl hooks install|uninstall`: git hooks that checkpoint around git's tree rewrites (S8). */
 import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ShadowError } from '../../../shared/errors.js';
+import { cliEntryPath } from '../../cliEntry.js';
 import type { Command, CommandContext, CommandResult } from '../command.js';
 import { EXIT } from '../exitCodes.js';
 import { gitHooksDir } from '../gitHooksDir.js';
@@ -44,7 +44,7 @@ function skippedLines(skipped: SkippedHook[]): string[] {
 function install(ctx: CommandContext): CommandResult {
   const { hooksDir } = gitHooksDir(ctx.workspace, ctx.env);
   // Absolute paths fixed now: git may run hooks with another PATH (GUIs, IDEs) or none of npm's.
-  const runner = { node: process.execPath, cli: realpathSync(fileURLToPath(new URL('../main.js', import.meta.url))) };
+  const runner = { node: process.execPath, cli: realpathSync(cliEntryPath()) };
   const report = installHooks(hooksDir, runner);
   const lines = [
     ...report.installed.map((h) => `Installed ${h}${report.chained.includes(h) ? ` (runs the previous hook, kept as ${h}${ORIGINAL_SUFFIX})` : ''}`),
