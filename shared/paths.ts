@@ -31,6 +31,8 @@ export const STATE_FILES = {
   daemonErr: 'daemon.err',
   /** The private git store of a plain workspace. */
   plainGitDir: 'git',
+  /** Names of the packs Shadow wrote into the object store, one a line (only those are merged). */
+  ownPacks: 'packs.txt',
 } as const;
 
 /** The private runtime directory holding sockets (mode 0700), chosen from the environment. */

@@ -15,6 +15,12 @@ import { PackBatch } from './packWriter.js';
 const PACK_BYTES = 32 * 1024 * 1024;
 /** Fewer collected objects than this are written loose: many tiny packs slow every reader. */
 const MIN_PACK_OBJECTS = 64;
+/**
+ * A checkpoint's objects (`collecting`) go into one pack from this many on: measured here, 40 loose
+ * objects cost ≈ 4.6 ms and a pack of them ≈ 1.5 ms, 8 cost the same either way (docs/BENCHMARKS.md).
+ * The engine merges these small packs in the background (packMerge.ts).
+ */
+export const CHECKPOINT_MIN_PACK_OBJECTS = 12;
 
 /** Git object types Shadow writes. */
 export type ObjectType = 'blob' | 'tree' | 'commit';
@@ -38,14 +44,22 @@ export class LooseObjectWriter {
   /** Temp names: a random prefix per writer and a counter (randomBytes per object cost ~8 µs). */
   private readonly tmpPrefix = `tmp_obj_${randomBytes(6).toString('hex')}_`;
   private tmpSeq = 0;
+  /** Depth of `collecting` scopes: while above 0, `write` collects like `writeLater`. */
+  private collectDepth = 0;
+  /** Called with the path of every pack written (the engine keeps a list of its own packs). */
+  onPackWritten: (packPath: string) => void = () => undefined;
 
   constructor(objectsDir: string) {
     this.objectsDir = objectsDir;
     this.batch = new PackBatch(objectsDir);
   }
 
-  /** Hashes and writes `content` unless it already exists; returns its oid. */
+  /**
+   * Hashes and writes `content` unless it already exists; returns its oid. Inside `collecting`,
+   * the object is on disk only once the outermost scope has ended.
+   */
   write(type: ObjectType, content: Uint8Array, retries = 0): string {
+    if (this.collectDepth > 0) return this.writeLater(type, content);
     const oid = hashObject(type, content);
     // Ask the disk, never a memory of writing it: the user's `git gc --prune`/`git prune` deletes loose
     // objects that are unreachable (e.g. a blob hashed for a `diff` but never committed), and a
@@ -102,19 +116,48 @@ export class LooseObjectWriter {
   }
 
   /**
+   * Runs `fn` with every `write` collected, then writes what was collected: as one pack from
+   * CHECKPOINT_MIN_PACK_OBJECTS objects on, else loose. A checkpoint's ≈ 40 new blobs and trees
+   * then cost two file creations instead of 40. Nests; `flush` inside only writes when the batch
+   * passes its memory bound. The objects are written even when `fn` throws (an index may name them).
+   */
+  async collecting<T>(fn: () => Promise<T>): Promise<T> {
+    this.collectDepth++;
+    try {
+      return await fn();
+    } finally {
+      this.collectDepth--;
+      if (this.collectDepth === 0) this.writeBatch(CHECKPOINT_MIN_PACK_OBJECTS);
+    }
+  }
+
+  /**
    * Writes the objects collected by `writeLater`: as one pack, or loose when they are few (a
    * checkpoint's handful of new files must not leave a pack each time). Throws on failure; the
-   * collected objects are then dropped, and the caller must not commit what named them.
+   * collected objects are then dropped, and the caller must not commit what named them. Inside
+   * `collecting`, only a batch past its memory bound is written (the scope writes the rest).
    */
   async flush(): Promise<void> {
+    if (this.collectDepth > 0 && !this.backlogged()) return;
+    this.writeBatch(MIN_PACK_OBJECTS);
+  }
+
+  private writeBatch(minPack: number): void {
     if (this.batch.count === 0) return;
-    if (this.batch.count < MIN_PACK_OBJECTS) {
-      for (const o of this.batch.take()) this.write(o.type, o.content);
+    if (this.batch.count < minPack) {
+      const depth = this.collectDepth;
+      this.collectDepth = 0; // these go loose now
+      try {
+        for (const o of this.batch.take()) this.write(o.type, o.content);
+      } finally {
+        this.collectDepth = depth;
+      }
       return;
     }
     const count = this.batch.count;
-    this.batch.write();
+    const pack = this.batch.write();
     this.written += count;
+    if (pack) this.onPackWritten(pack);
   }
 
   private tmpPath(dir: string): string {

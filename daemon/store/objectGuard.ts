@@ -26,6 +26,7 @@ import type { ObjectPresence } from './objectPresence.js';
 import type { SnapshotIndex } from './snapshotIndex.js';
 import { EMPTY_TREE, joinPath } from './snapshotIndex.js';
 import { decodeTree } from './treeCodec.js';
+import type { TreeEntryCache, TreeNames } from './treeEntryCache.js';
 
 /** Longest a checkpoint waits for a user's `git gc` to finish, before and after its ref update. */
 export const GC_WAIT_MS = 30_000;
@@ -44,6 +45,8 @@ export interface GuardDeps {
   gitDir: string;
   /** The index's root tree, writing trees whose cache was invalidated. */
   writeTree: () => string;
+  /** Decoded trees (the base's, mostly written by the engine itself): no disk read for them. */
+  trees: TreeEntryCache;
 }
 
 /** Objects of the index's tree that its base does not name at the same place. */
@@ -64,7 +67,7 @@ async function candidates(deps: GuardDeps, baseTree: string | null): Promise<Can
     const tree = index.cachedTree(dir);
     if (tree === null || tree === base || tree === EMPTY_TREE) return;
     out.trees.push({ dir, oid: tree });
-    const baseEntries = base ? await entriesOf(deps.reader, base) : new Map<string, string>();
+    const baseEntries = base ? await entriesOf(deps, base) : new Map<string, string>();
     const { files, subdirs } = index.children(dir);
     for (const name of files) {
       const path = joinPath(dir, name);
@@ -221,12 +224,17 @@ function rewriteBlob(deps: GuardDeps, path: string, oid: string): boolean {
   return true;
 }
 
-async function entriesOf(reader: CheckpointReader, tree: string): Promise<Map<string, string>> {
+async function entriesOf(deps: GuardDeps, tree: string): Promise<TreeNames> {
+  const cached = deps.trees.get(tree);
+  if (cached) return cached;
+  let entries;
   try {
-    return new Map(decodeTree(await reader.readObject(tree, 'tree')).map((e) => [e.name, e.oid]));
+    entries = decodeTree(await deps.reader.readObject(tree, 'tree'));
   } catch {
     return new Map(); // an unreadable base shares nothing: check everything below
   }
+  deps.trees.set(tree, entries);
+  return deps.trees.get(tree) as TreeNames;
 }
 
 /** Whether a `git gc` holds the repository's gc.pid (and it is not a crashed gc's leftover). */

@@ -21,9 +21,9 @@ export interface PackObject {
   content: Uint8Array;
 }
 
-interface Entry {
+/** One object as stored in a pack (no delta): its type-and-size header, then the zlib stream. */
+export interface PackEntry {
   oid: string;
-  /** The entry as stored in the pack: its type-and-size header, then the zlib stream. */
   bytes: Buffer;
 }
 
@@ -69,47 +69,55 @@ export class PackBatch {
    * either way, so the caller must treat its objects as not written.
    */
   write(): string | null {
-    const entries: Entry[] = this.take().map((o) => ({
+    const entries: PackEntry[] = this.take().map((o) => ({
       oid: o.oid,
       bytes: Buffer.concat([entryHeader(TYPE_CODES[o.type], o.content.length), deflateSync(o.content, { level: 1 })]),
     }));
-    if (entries.length === 0) return null;
-    const dir = join(this.objectsDir, 'pack');
-    mkdirSync(dir, { recursive: true });
-    const header = Buffer.alloc(12);
-    header.write('PACK', 0, 'latin1');
-    header.writeUInt32BE(2, 4);
-    header.writeUInt32BE(entries.length, 8);
-    const sha = createHash('sha1').update(header);
-    const offsets: number[] = [];
-    let offset = header.length;
-    for (const e of entries) {
-      offsets.push(offset);
-      sha.update(e.bytes);
-      offset += e.bytes.length;
-    }
-    const packSha = sha.digest();
-    const name = `pack-${packSha.toString('hex')}`;
-    const tmpPack = join(dir, `tmp_pack_${randomBytes(6).toString('hex')}`);
-    writeWhole(tmpPack, [header, ...entries.map((e) => e.bytes), packSha]);
-    const index = buildIndex(entries, offsets, packSha);
-    const tmpIdx = join(dir, `tmp_idx_${randomBytes(6).toString('hex')}`);
-    try {
-      writeWhole(tmpIdx, [index]);
-      renameSync(tmpPack, join(dir, `${name}.pack`));
-      renameSync(tmpIdx, join(dir, `${name}.idx`));
-    } catch (err) {
-      for (const f of [tmpPack, tmpIdx]) {
-        try {
-          unlinkSync(f);
-        } catch {
-          // not created, or already renamed
-        }
-      }
-      throw err;
-    }
-    return join(dir, `${name}.pack`);
+    return writePack(this.objectsDir, entries);
   }
+}
+
+/**
+ * Writes `entries` as `objects/pack/pack-<sha>.pack` and `.idx` (pack first, index last: a pack
+ * is seen only through its index) and returns the pack's path; null when there are none.
+ */
+export function writePack(objectsDir: string, entries: PackEntry[]): string | null {
+  if (entries.length === 0) return null;
+  const dir = join(objectsDir, 'pack');
+  mkdirSync(dir, { recursive: true });
+  const header = Buffer.alloc(12);
+  header.write('PACK', 0, 'latin1');
+  header.writeUInt32BE(2, 4);
+  header.writeUInt32BE(entries.length, 8);
+  const sha = createHash('sha1').update(header);
+  const offsets: number[] = [];
+  let offset = header.length;
+  for (const e of entries) {
+    offsets.push(offset);
+    sha.update(e.bytes);
+    offset += e.bytes.length;
+  }
+  const packSha = sha.digest();
+  const name = `pack-${packSha.toString('hex')}`;
+  const tmpPack = join(dir, `tmp_pack_${randomBytes(6).toString('hex')}`);
+  writeWhole(tmpPack, [header, ...entries.map((e) => e.bytes), packSha]);
+  const index = buildIndex(entries, offsets, packSha);
+  const tmpIdx = join(dir, `tmp_idx_${randomBytes(6).toString('hex')}`);
+  try {
+    writeWhole(tmpIdx, [index]);
+    renameSync(tmpPack, join(dir, `${name}.pack`));
+    renameSync(tmpIdx, join(dir, `${name}.idx`));
+  } catch (err) {
+    for (const f of [tmpPack, tmpIdx]) {
+      try {
+        unlinkSync(f);
+      } catch {
+        // not created, or already renamed
+      }
+    }
+    throw err;
+  }
+  return join(dir, `${name}.pack`);
 }
 
 /** A pack entry's header: type in bits 4–6 of the first byte, the size in 4 + 7·n bits, little end first. */
@@ -127,7 +135,7 @@ function entryHeader(type: number, size: number): Buffer {
 }
 
 /** The v2 index: fan-out, sorted names, CRC-32 of each entry, offsets, pack and index checksums. */
-function buildIndex(entries: Entry[], offsets: number[], packSha: Buffer): Buffer {
+function buildIndex(entries: PackEntry[], offsets: number[], packSha: Buffer): Buffer {
   const order = entries.map((e, i) => ({ name: Buffer.from(e.oid, 'hex'), crc: crc32(e.bytes), offset: offsets[i] as number }));
   order.sort((a, b) => a.name.compare(b.name));
   const n = order.length;

@@ -18,11 +18,13 @@ import { LooseObjectWriter } from './gitObjects.js';
 import type { GuardDeps } from './objectGuard.js';
 import { confirmCommitted, treeObjectsReady, waitForGc } from './objectGuard.js';
 import { ObjectPresence } from './objectPresence.js';
+import { PackMaintenance } from './packMaintenance.js';
 import type { IgnoreRules } from './ignoreRules.js';
 import { RefStore } from './refStore.js';
 import { SnapshotIndex } from './snapshotIndex.js';
 import { applyStatCache, readStatCache, saveStatCache } from './statCache.js';
 import { encodeTree } from './treeCodec.js';
+import { TreeEntryCache } from './treeEntryCache.js';
 import { WorkspaceScanner } from './workspaceScanner.js';
 
 /** Result of writing a checkpoint. */
@@ -71,6 +73,8 @@ export class SnapshotEngine {
   readonly guard: GuardDeps;
   readonly scanner: WorkspaceScanner;
   readonly watcher: WorkspaceWatcher;
+  /** Lists the packs the engine writes and merges the small ones. */
+  readonly packs: PackMaintenance;
   private queue: Promise<unknown> = Promise.resolve();
   private quietTimer: NodeJS.Timeout | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
@@ -101,7 +105,17 @@ export class SnapshotEngine {
       workspace: layout.workspace,
       gitDir: layout.commonDir,
       writeTree: () => this.writeTree(),
+      trees: new TreeEntryCache(),
     };
+    this.packs = new PackMaintenance({
+      objectsDir: layout.objectsDir,
+      gitDir: layout.commonDir,
+      listFile: join(layout.stateDir, STATE_FILES.ownPacks),
+      exclusive: (fn) => this.exclusive(fn),
+      relist: () => this.reader.packs.relist(),
+      logger,
+    });
+    this.writer.onPackWritten = (pack) => this.packs.written(pack);
     this.scanner = new WorkspaceScanner(layout.workspace, this.index, this.writer, ignore, config.maxFileSize);
     this.statCacheFile = join(layout.stateDir, STATE_FILES.statCache);
     this.watcher = new WorkspaceWatcher({
@@ -128,6 +142,7 @@ export class SnapshotEngine {
   async start<T>(first?: () => Promise<T>): Promise<T | undefined> {
     const loaded = await this.loadStatCache();
     this.opts.logger.info({ loaded }, 'stat cache loaded');
+    this.packs.mergeSoon();
     void this.watcher.start().then(
       () => this.armAutoSnapshot(),
       (err: unknown) => this.opts.logger.error({ err: String(err) }, 'watcher failed to start; every checkpoint rescans'),
@@ -189,7 +204,11 @@ export class SnapshotEngine {
 
   /** The root tree of the index, writing trees that do not exist yet. */
   writeTree(): string {
-    return this.index.rootTree((entries) => this.writer.write('tree', encodeTree(entries)));
+    return this.index.rootTree((entries) => {
+      const oid = this.writer.write('tree', encodeTree(entries));
+      this.guard.trees.set(oid, entries);
+      return oid;
+    });
   }
 
   /**
@@ -199,7 +218,12 @@ export class SnapshotEngine {
   async commitWorkingTree(ref: string, subject: string, meta: CheckpointMeta, skipIfUnchanged = false): Promise<CheckpointWritten> {
     // Not while the user's `git gc` runs: its prune would delete what we write before the ref moves (S1.6).
     await waitForGc(this.guard.gitDir);
-    const { rescanned, hashed } = await this.refresh();
+    // The new blobs and trees are written together, as one pack when there are many (gitObjects.ts).
+    const { rescanned, hashed } = await this.writer.collecting(async () => {
+      const refreshed = await this.refresh();
+      this.writeTree();
+      return refreshed;
+    });
     const parent = this.refs.read(ref);
     // Objects the parent's tree names are safe (reachable from the ref); the rest are checked on
     // disk before and after the ref moves: the user's `git gc --prune=now` may delete them (S1.6).
@@ -256,6 +280,7 @@ export class SnapshotEngine {
   /** Stops the watcher and persists the stat cache. */
   async close(): Promise<void> {
     this.closed = true;
+    this.packs.close();
     if (this.quietTimer) clearTimeout(this.quietTimer);
     if (this.pollTimer) clearTimeout(this.pollTimer);
     await this.exclusive(() => undefined);
