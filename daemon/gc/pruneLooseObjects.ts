@@ -43,9 +43,13 @@ export async function reachableObjects(engine: SnapshotEngine): Promise<Set<stri
   return seen;
 }
 
-/** Deletes unreachable loose objects older than `graceMs`; returns how many. */
+/**
+ * Deletes unreachable loose objects older than `graceMs`, and drops unreachable objects from
+ * Shadow's packs older than that (checkpoints write packs, packMaintenance.ts); returns how many.
+ */
 export async function pruneLooseObjects(engine: SnapshotEngine, graceMs = PRUNE_GRACE_MS, now = Date.now()): Promise<number> {
   const reachable = await reachableObjects(engine);
+  const packed = engine.packs.pruneUnreachable(reachable, graceMs, now);
   const objectsDir = engine.layout.objectsDir;
   let pruned = 0;
   for (const fan of readdirSync(objectsDir)) {
@@ -63,5 +67,5 @@ export async function pruneLooseObjects(engine: SnapshotEngine, graceMs = PRUNE_
       }
     }
   }
-  return pruned;
+  return pruned + packed;
 }

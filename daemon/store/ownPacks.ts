@@ -34,7 +34,7 @@ export class OwnPacks {
 
   /** The listed packs that still exist, each once, oldest first. */
   list(): OwnPack[] {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(this.file, 'utf8');
     } catch {

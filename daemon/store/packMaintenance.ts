@@ -4,10 +4,11 @@
  * one, in the store's queue, a moment after the checkpoint that wrote the last (never inside a
  * request's timed path). Not while the user's `git gc` runs: it repacks them itself.
  */
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gcInProgress } from './objectGuard.js';
 import { OwnPacks } from './ownPacks.js';
-import { deletePacks, mergePacks } from './packMerge.js';
+import { deletePacks, mergePacks, packObjectIds } from './packMerge.js';
 
 /** Small packs of ours that trigger a merge. */
 export const MERGE_AT = 16;
@@ -84,14 +85,42 @@ export class PackMaintenance {
       chosen.push(p.name);
       bytes += p.size;
     }
-    const r = mergePacks(this.deps.objectsDir, chosen);
-    if (!r.pack) return null;
+    const r = this.replacePacks(chosen);
+    if (r.pack) this.deps.logger.info({ pack: r.pack, merged: r.merged.length, objects: r.objects, bytes }, 'packs merged');
+    return r.pack;
+  }
+
+  /**
+   * A plain workspace's gc (S1.7): rewrites our packs older than `graceMs` that hold objects not
+   * in `reachable`, without them; returns the objects dropped. Only for a store that is Shadow's
+   * alone (in a git repository the user's git may name any object, and its gc prunes). Inside the
+   * store's queue.
+   */
+  pruneUnreachable(reachable: ReadonlySet<string>, graceMs: number, now = Date.now()): number {
+    const packDir = join(this.deps.objectsDir, 'pack');
+    const stale = this.own.list().filter((p) => {
+      try {
+        if (now - statSync(join(packDir, `${p.name}.pack`)).mtimeMs < graceMs) return false;
+      } catch {
+        return false;
+      }
+      return packObjectIds(join(packDir, `${p.name}.idx`)).some((oid) => !reachable.has(oid));
+    });
+    if (stale.length === 0) return 0;
+    const r = this.replacePacks(stale.map((p) => p.name), reachable);
+    this.deps.logger.info({ pack: r.pack, rewritten: r.merged.length, kept: r.objects, dropped: r.dropped }, 'unreachable packed objects pruned');
+    return r.dropped;
+  }
+
+  /** Writes the merge of `names` (kept objects only, with `keep`), lists it, deletes the old ones. */
+  private replacePacks(names: string[], keep?: ReadonlySet<string>): ReturnType<typeof mergePacks> {
+    const r = mergePacks(this.deps.objectsDir, names, keep);
+    if (r.merged.length === 0) return r;
     // Listed before the old ones go: a crash in between leaves duplicates, never an unlisted pack.
-    this.own.add(r.pack);
+    if (r.pack) this.own.add(r.pack);
     deletePacks(this.deps.objectsDir, r.merged);
     this.deps.relist();
     this.own.replace(this.own.list().map((p) => p.name));
-    this.deps.logger.info({ pack: r.pack, merged: r.merged.length, objects: r.objects, bytes }, 'packs merged');
-    return r.pack;
+    return r;
   }
 }

@@ -22,22 +22,46 @@ export interface MergeResult {
   merged: string[];
   /** Objects in the new pack. */
   objects: number;
+  /** Objects left out (not in `keep`). */
+  dropped: number;
 }
 
-/** Merges the packs named `names` (`pack-<sha>`) of `objectsDir` into a new pack; deletes nothing. */
-export function mergePacks(objectsDir: string, names: string[]): MergeResult {
+/**
+ * Merges the packs named `names` (`pack-<sha>`) of `objectsDir` into a new pack; deletes nothing.
+ * With `keep` (a plain workspace's gc, where the store is Shadow's alone), objects not in it are
+ * left out, and one pack is enough to rewrite; the new pack is null when nothing is kept.
+ */
+export function mergePacks(objectsDir: string, names: string[], keep?: ReadonlySet<string>): MergeResult {
   const packDir = join(objectsDir, 'pack');
   const entries = new Map<string, PackEntry>();
   const merged: string[] = [];
+  let dropped = 0;
   for (const name of names) {
     const read = readPackEntries(join(packDir, `${name}.pack`), join(packDir, `${name}.idx`));
     if (!read) continue;
     merged.push(name);
-    for (const e of read) if (!entries.has(e.oid)) entries.set(e.oid, e);
+    for (const e of read) {
+      if (keep && !keep.has(e.oid)) dropped++;
+      else if (!entries.has(e.oid)) entries.set(e.oid, e);
+    }
   }
-  if (merged.length < 2) return { pack: null, merged: [], objects: 0 };
+  if (merged.length < (keep ? 1 : 2)) return { pack: null, merged: [], objects: 0, dropped: 0 };
   const pack = writePack(objectsDir, [...entries.values()]);
-  return { pack, merged, objects: entries.size };
+  return { pack, merged, objects: entries.size, dropped };
+}
+
+/** The object ids a pack's v2 index lists (empty when unreadable or another version). */
+export function packObjectIds(idxPath: string): string[] {
+  let idx: Buffer;
+  try {
+    idx = readFileSync(idxPath);
+  } catch {
+    return [];
+  }
+  if (idx.length < 8 + 1024 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) return [];
+  const count = idx.readUInt32BE(8 + 255 * 4);
+  if (idx.length < 8 + 1024 + count * 20) return [];
+  return Array.from({ length: count }, (_, i) => idx.toString('hex', 8 + 1024 + i * 20, 8 + 1024 + i * 20 + 20));
 }
 
 /** Deletes packs (`pack-<sha>`): the index first, so no reader finds a pack without its data. */

@@ -197,4 +197,41 @@ describe('object pruning (S1.7)', () => {
     await ws.json(['checkpoint', '-m', 'after gc']);
     expectStoreSound(ws, false);
   });
+
+  it('S1.7 in a plain workspace gc also drops unreachable objects from the packs checkpoints wrote; reachable ones stay', async () => {
+    ws = makeTestWorkspace();
+    config(ws, { retention: { keepRuns: 1, keepDays: 0 }, autoSnapshot: { enabled: false } });
+    const client = await connectClient(ws);
+    const packDir = join(ws.dir, '.shadow/git/objects/pack');
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        // 20 new files in 5 new directories: well past the objects a checkpoint writes as one pack.
+        for (let f = 0; f < 20; f++) writeIn(ws, `run${i}/d${f % 5}/f${f}.txt`, `run ${i} file ${f}\n`);
+        const s = await client.request(RunStart, { name: `job${i}` });
+        await client.request(Checkpoint, { message: `work ${i}`, run: s.run });
+        await client.request(RunFinish, { run: s.run });
+        ids.push(s.run);
+        rmSync(join(ws.dir, `run${i}`), { recursive: true });
+      }
+      await client.request(Checkpoint, { message: 'without the runs' });
+      const packs = readdirSync(packDir).filter((n) => n.endsWith('.pack'));
+      expect(packs.length).toBeGreaterThan(0);
+      const old = (Date.now() - 2 * 3600 * 1000) / 1000;
+      for (const name of readdirSync(packDir)) utimesSync(join(packDir, name), old, old);
+    } finally {
+      client.close();
+    }
+    const gone = storeGit(ws, false, ['rev-parse', `refs/shadow/runs/${ids[0]}:run0/d0/f0.txt`]);
+    const kept = storeGit(ws, false, ['rev-parse', `refs/shadow/runs/${ids[1]}:run1/d0/f0.txt`]);
+    const r = await ws.json<GcJson>(['gc']);
+    expect(r.runsPruned).toEqual([ids[0]]);
+    expect(r.objectsPruned).toBeGreaterThanOrEqual(20);
+    expect(() => storeGit(ws as TestWorkspace, false, ['cat-file', '-e', gone])).toThrow();
+    expect(storeGit(ws, false, ['cat-file', '-t', kept])).toBe('blob');
+    expectStoreSound(ws, false);
+    writeIn(ws, 'later.txt', 'later\n');
+    await ws.json(['checkpoint', '-m', 'after gc']);
+    expectStoreSound(ws, false);
+  });
 });

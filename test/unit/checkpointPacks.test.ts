@@ -121,7 +121,7 @@ describe('merging small packs (packMerge.ts, packMaintenance.ts)', () => {
     const bad = await checkpointOf(r, 20, 'c');
     const [p1, p2, p3] = r.written as [string, string, string];
     const bytes = readFileSync(p3);
-    bytes[bytes.length - 30] ^= 0xff; // inside the last entry: the pack checksum no longer holds
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 30) ^ 0xff, bytes.length - 30); // inside the last entry: the pack checksum no longer holds
     writeFileSync(p3, bytes);
     const names = [p1, p2, p3].map((p) => p.split('/').pop()!.slice(0, -5));
     const m = mergePacks(r.objects, names);
