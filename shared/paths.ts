@@ -2,8 +2,11 @@
  * Where things live. Pure functions of their inputs (the callers do the I/O), shared by the
  * daemon and the client so both compute the same socket path.
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+// Pure-JS SHA-256, not node:crypto: loading node:crypto costs shadowctl ≈ 3.5 ms of start-up, and
+// every command needs the socket name (docs/BENCHMARKS.md). Same digest, so the same socket.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 
 /** Unix socket paths longer than this are truncated by the kernel or node-ipc (macOS allows 104). */
 export const MAX_SOCKET_PATH_BYTES = 103;
@@ -48,6 +51,6 @@ export function runtimeDir(env: NodeJS.ProcessEnv, uid: number, tmp: string): st
  * stays short however long the workspace path is.
  */
 export function socketPath(dir: string, workspaceRealPath: string): string {
-  const id = createHash('sha256').update(workspaceRealPath).digest('hex').slice(0, 20);
+  const id = bytesToHex(sha256(utf8ToBytes(workspaceRealPath))).slice(0, 20);
   return join(dir, `${id}.sock`);
 }
