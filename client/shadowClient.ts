@@ -30,6 +30,12 @@ export interface ConnectOptions {
   clientName?: string;
   /** Daemon entry script to auto-start (tests); default the package's dist/daemon/main.js. */
   daemonEntry?: string;
+  /**
+   * Resolve as soon as `hello` is sent, not answered: the first request goes out right behind it
+   * (the daemon handles a connection's frames in order) and a failed hello rejects it with the
+   * hello's error. Saves a round trip (shadowctl). `hello` is then readable after `ready()`.
+   */
+  pipelineHello?: boolean;
 }
 
 /** A request waiting for its response. */
@@ -52,6 +58,8 @@ export class ShadowClient {
   private nextId = 1;
   private closed = false;
   private helloResult: ResultOf<typeof Hello> | null = null;
+  /** The hello in flight when connected with `pipelineHello`; null once answered or not pipelined. */
+  private helloPending: Promise<void> | null = null;
 
   private constructor(socket: Socket, path: string) {
     this.socket = socket;
@@ -85,13 +93,31 @@ export class ShadowClient {
       }
     }
     const client = new ShadowClient(socket, path);
-    try {
-      client.helloResult = await client.request(Hello, { protocol: PROTOCOL_VERSION, client: opts.clientName ?? 'shadow-client' }, { timeoutMs });
-    } catch (err) {
-      client.close();
-      throw err;
+    const hello = client
+      .send(Hello, { protocol: PROTOCOL_VERSION, client: opts.clientName ?? 'shadow-client' }, { timeoutMs })
+      .then(
+        (result) => {
+          client.helloResult = result;
+          client.helloPending = null;
+        },
+        (err: unknown) => {
+          client.close();
+          throw err;
+        },
+      );
+    if (opts.pipelineHello) {
+      client.helloPending = hello;
+      hello.catch(() => undefined); // reported by ready() and by every request sent meanwhile
+      return client;
     }
+    await hello;
     return client;
+  }
+
+  /** Resolves with the hello answer once it has arrived (at once unless connected with `pipelineHello`). */
+  async ready(): Promise<ResultOf<typeof Hello>> {
+    if (this.helloPending) await this.helloPending;
+    return this.hello;
   }
 
   /** The daemon's answer to hello: protocol, version, pid, workspace, capabilities. */
@@ -100,8 +126,18 @@ export class ShadowClient {
     return this.helloResult;
   }
 
-  /** Sends a request; resolves with its result or rejects with the daemon's ShadowError. */
+  /**
+   * Sends a request; resolves with its result or rejects with the daemon's ShadowError (with the
+   * hello's error when a pipelined hello failed: the daemon then refused the request anyway).
+   */
   request<M extends MethodDef>(method: M, params: ParamsOf<M>, opts: { timeoutMs?: number } = {}): Promise<ResultOf<M>> {
+    const sent = this.send(method, params, opts);
+    if (!this.helloPending) return sent;
+    sent.catch(() => undefined);
+    return this.helloPending.then(() => sent);
+  }
+
+  private send<M extends MethodDef>(method: M, params: ParamsOf<M>, opts: { timeoutMs?: number }): Promise<ResultOf<M>> {
     return new Promise<ResultOf<M>>((resolve, reject) => {
       if (this.closed) {
         reject(new ShadowError('CONNECTION_CLOSED', `Connection to ${this.socketPath} is closed`, { socket: this.socketPath, method: method.name }));

@@ -82,7 +82,8 @@ async function main(argv: string[], out: Output): Promise<number> {
         const { ShadowClient } = await import('../shadowClient.js');
         // SHADOW_NO_AUTOSTART=1: fail with 69 instead of starting a daemon (hooks, tests).
         const autoStart = opts.autoStart ?? env.SHADOW_NO_AUTOSTART !== '1';
-        return ShadowClient.connect({ workspace, autoStart, env, clientName: 'shadowctl' });
+        // Pipelined: the command's first request follows hello without waiting for its answer.
+        return ShadowClient.connect({ workspace, autoStart, env, clientName: 'shadowctl', pipelineHello: true });
       },
       notice: (line) => void process.stderr.write(`${line}\n`),
     };

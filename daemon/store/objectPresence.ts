@@ -27,7 +27,9 @@ export class ObjectPresence {
 
   /** True when the object exists loose or in a pack listed since the last `refresh()`. */
   has(oid: string): boolean {
-    return existsSync(join(this.objectsDir, oid.slice(0, 2), oid.slice(2))) || this.inPack(oid);
+    // The parsed indexes first: a checkpoint's new objects are mostly in its pack (gitObjects.ts
+    // collecting), and a failed stat of a loose path costs more than an in-memory search.
+    return this.inPack(oid) || existsSync(join(this.objectsDir, oid.slice(0, 2), oid.slice(2)));
   }
 
   /** True when a pack listed since the last `refresh()` holds the object. */

@@ -254,6 +254,44 @@ describe('IPC server and client (S3.1–S3.3, S3.5)', () => {
     expect(heavy('client/index.js')).toBe('');
   });
 
+  it('S3.4 S3.5 pipelined hello: the first request rides behind it; ready() gives the hello answer', async () => {
+    env = new IpcEnv();
+    const { child } = await env.startDaemon();
+    const c = await client({ pipelineHello: true });
+    expect(() => c.hello).toThrow(); // not answered yet: connect() returned once hello was sent
+    expect((await c.request(Status, {})).daemon.pid).toBe(child.pid);
+    expect(await c.ready()).toMatchObject({ protocol: PROTOCOL_VERSION, pid: child.pid, workspace: env.workspace });
+  });
+
+  it('S3.4 a pipelined request fails with the hello error when the daemon refuses the hello', async () => {
+    env = new IpcEnv();
+    // A peer that refuses every hello, and (as the dispatcher does) every request after it.
+    mkdirSync(env.runtimeDir, { mode: 0o700 });
+    const path = socketPath(env.runtimeDir, env.workspace);
+    const { createServer } = await import('node:net');
+    const server = createServer((sock) => {
+      let buf = '';
+      sock.on('data', (d) => {
+        buf += d.toString();
+        for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+          const req = JSON.parse(buf.slice(0, i)) as { id: number; method: string };
+          buf = buf.slice(i + 1);
+          const code = req.method === 'hello' ? 'PROTOCOL_MISMATCH' : 'HANDSHAKE_REQUIRED';
+          sock.write(JSON.stringify({ id: req.id, error: { code, message: code, details: {} } }) + '\n');
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(path, r));
+    try {
+      const c = await client({ pipelineHello: true });
+      expect(await codeOf(c.request(Status, {}))).toBe('PROTOCOL_MISMATCH');
+      expect(await codeOf(c.ready())).toBe('PROTOCOL_MISMATCH');
+      expect(await codeOf(client())).toBe('PROTOCOL_MISMATCH'); // not pipelined: connect() rejects
+    } finally {
+      server.close();
+    }
+  });
+
   it('S3.5 the shipped shadowctl bundle is one file that loads no package at all for status', () => {
     // CommonJS: every require goes through Module._load; a package would show as node_modules.
     const preload = `const M = require('node:module'); const load = M._load;

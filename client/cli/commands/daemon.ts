@@ -54,7 +54,7 @@ async function start(ctx: CommandContext): Promise<CommandResult> {
   const started = client === null;
   client ??= await ctx.connect({ autoStart: true });
   try {
-    const { pid, workspace, version } = client.hello;
+    const { pid, workspace, version } = await client.ready();
     const daemon = { pid, workspace, socket: client.socketPath, version };
     return {
       json: { daemon, started },
@@ -71,7 +71,7 @@ async function stop(ctx: CommandContext): Promise<CommandResult> {
     return { json: { stopped: false, pid: null, workspace: ctx.workspace }, lines: [`No daemon running for ${ctx.workspace}.`] };
   }
   const socket = client.socketPath;
-  let pid = client.hello.pid;
+  let pid = (await client.ready()).pid;
   try {
     pid = (await client.request(Shutdown, {})).pid;
   } catch (err) {
