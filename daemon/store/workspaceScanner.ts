@@ -4,12 +4,13 @@
  * each new blob as it is hashed. Never follows symlinks.
  */
 import type { Dirent, Stats } from 'node:fs';
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileMode } from './flatTree.js';
 import type { LooseObjectWriter } from './gitObjects.js';
 import { IgnoreFileChanges } from './ignoreFileChanges.js';
 import type { IgnoreRules } from './ignoreRules.js';
+import { firstNonDirectory } from './realDirectory.js';
 import { makeSlicer } from './scanSlicer.js';
 import type { FileRecord, SnapshotIndex } from './snapshotIndex.js';
 import { joinPath, splitPath } from './snapshotIndex.js';
@@ -40,6 +41,8 @@ export class WorkspaceScanner {
   private readonly ignoreChanges = new IgnoreFileChanges();
   /** Nesting depth of bulk scans (their blobs are collected by `writeLater` and written as a pack). */
   private bulkDepth = 0;
+  /** The root's real path: a path below it whose realpath differs goes through a symlink. */
+  private readonly realRoot: string;
 
   constructor(
     private readonly root: string,
@@ -47,7 +50,9 @@ export class WorkspaceScanner {
     private readonly writer: LooseObjectWriter,
     private readonly ignore: IgnoreRules,
     private readonly maxFileSize: number,
-  ) {}
+  ) {
+    this.realRoot = realpathSync.native(root);
+  }
 
   /** Zeroes the counters. */
   resetStats(): void {
@@ -152,6 +157,8 @@ export class WorkspaceScanner {
 
   private scanPath(path: string, force: boolean, defer?: string[]): void {
     if (path === '') return this.scanDir('', false, defer);
+    const notDir = firstNonDirectory(this.root, this.realRoot, splitPath(path)[0], (p) => this.lstat(p));
+    if (notDir !== null) return this.replacedDir(path, notDir, force);
     const st = this.lstat(path);
     if (!st) return void this.forget(path);
     const isDir = st.isDirectory();
@@ -172,6 +179,8 @@ export class WorkspaceScanner {
 
   /** `defer`: push subdirectories to scan there instead of recursing (rescanAll's work list). */
   private scanDir(dir: string, recursive: boolean, defer?: string[]): void {
+    const notDir = firstNonDirectory(this.root, this.realRoot, dir, (p) => this.lstat(p));
+    if (notDir !== null) return this.replacedDir(dir, notDir, true);
     let entries: Dirent[];
     try {
       entries = readdirSync(dir ? join(this.root, dir) : this.root, { withFileTypes: true });
@@ -279,6 +288,17 @@ export class WorkspaceScanner {
   }
 
   /** Forgets a path (file or directory subtree) that is gone or now ignored. */
+  /**
+   * `path` lies below `notDir`, a former directory that is now gone, a file or a symlink: nothing
+   * of the workspace is at `path`, and `notDir` is taken in as what it is now (its parent is a real
+   * directory, firstNonDirectory walked down to it).
+   */
+  private replacedDir(path: string, notDir: string, force: boolean): void {
+    this.forget(path);
+    if (this.lstat(notDir)) this.scanPath(notDir, force);
+    else this.forget(notDir);
+  }
+
   private forget(path: string): void {
     const removed = this.index.remove(path);
     this.uncaptured.delete(path);

@@ -2,7 +2,7 @@
  * maxFileSize (S1.8) holds for the bytes actually read: a file that grows past the limit between
  * the scanner's lstat and its read is reported uncaptured, never stored.
  */
-import { appendFileSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, lstatSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LooseObjectWriter } from '../../daemon/store/gitObjects.js';
@@ -84,5 +84,32 @@ describe('WorkspaceScanner and type swaps reported by path (S1.4, S1.8)', () => 
     await scanner.scanDirsShallow(['swap']);
     expect(index.get('swap/inner.txt')).toBeUndefined();
     expect(index.get('swap')).toBeDefined();
+  });
+
+  it('a directory replaced by a symlink: paths reported below it are not read through the link, in any order', async () => {
+    for (const order of [['conf', 'conf/passwd'], ['conf/passwd', 'conf']]) {
+      const ws = makeTempDir();
+      const outside = makeTempDir();
+      const store = makeTempDir();
+      cleanups.push(ws.cleanup, outside.cleanup, store.cleanup);
+      mkdirSync(join(ws.dir, 'conf'));
+      writeFileSync(join(ws.dir, 'conf', 'passwd'), 'workspace copy\n');
+      const ignore = loadWorkspaceIgnoreRules({ root: ws.dir, gitDir: null, stateDirRel: null, configIgnore: [] });
+      const index = new SnapshotIndex();
+      const scanner = new WorkspaceScanner(ws.dir, index, new LooseObjectWriter(join(store.dir, 'objects')), ignore, 1000);
+      await scanner.rescanAll();
+      rmSync(join(ws.dir, 'conf'), { recursive: true });
+      writeFileSync(join(outside.dir, 'passwd'), 'outside\n');
+      writeFileSync(join(outside.dir, 'other'), 'outside too\n');
+      symlinkSync(outside.dir, join(ws.dir, 'conf'));
+      scanner.scanPaths(order);
+      expect(index.hasDir('conf'), order.join(' then ')).toBe(false);
+      expect(index.get('conf/passwd'), order.join(' then ')).toBeUndefined();
+      expect(index.get('conf')?.mode, order.join(' then ')).toBe('120000');
+      // A re-read of the old directory (unwatched, queued) lists nothing through the link either.
+      await scanner.scanDirsShallow(['conf']);
+      expect(index.get('conf/other')).toBeUndefined();
+      expect(index.get('conf')?.mode).toBe('120000');
+    }
   });
 });
