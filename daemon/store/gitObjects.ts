@@ -58,8 +58,12 @@ export class LooseObjectWriter {
    * Hashes and writes `content` unless it already exists; returns its oid. Inside `collecting`,
    * the object is on disk only once the outermost scope has ended.
    */
-  write(type: ObjectType, content: Uint8Array, retries = 0): string {
-    if (this.collectDepth > 0) return this.writeLater(type, content);
+  write(type: ObjectType, content: Uint8Array): string {
+    return this.collectDepth > 0 ? this.writeLater(type, content) : this.writeLoose(type, content);
+  }
+
+  /** Hashes and writes `content` as a loose object now, unless it already exists; returns its oid. */
+  private writeLoose(type: ObjectType, content: Uint8Array, retries = 0): string {
     const oid = hashObject(type, content);
     // Ask the disk, never a memory of writing it: the user's `git gc --prune`/`git prune` deletes loose
     // objects that are unreachable (e.g. a blob hashed for a `diff` but never committed), and a
@@ -91,7 +95,7 @@ export class LooseObjectWriter {
       }
       // `git prune --expire=now` (the user's `git gc --prune=now`) deletes tmp_obj_* files and the
       // fan-out directories it emptied, ours included, between our write and rename: write again (S1.6).
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && retries < 5) return this.write(type, content, retries + 1);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && retries < 5) return this.writeLoose(type, content, retries + 1);
       throw err;
     }
     this.written++;
@@ -145,13 +149,7 @@ export class LooseObjectWriter {
   private writeBatch(minPack: number): void {
     if (this.batch.count === 0) return;
     if (this.batch.count < minPack) {
-      const depth = this.collectDepth;
-      this.collectDepth = 0; // these go loose now
-      try {
-        for (const o of this.batch.take()) this.write(o.type, o.content);
-      } finally {
-        this.collectDepth = depth;
-      }
+      for (const o of this.batch.take()) this.writeLoose(o.type, o.content);
       return;
     }
     const count = this.batch.count;

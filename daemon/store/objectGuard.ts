@@ -227,14 +227,11 @@ function rewriteBlob(deps: GuardDeps, path: string, oid: string): boolean {
 async function entriesOf(deps: GuardDeps, tree: string): Promise<TreeNames> {
   const cached = deps.trees.get(tree);
   if (cached) return cached;
-  let entries;
   try {
-    entries = decodeTree(await deps.reader.readObject(tree, 'tree'));
+    return deps.trees.set(tree, decodeTree(await deps.reader.readObject(tree, 'tree')));
   } catch {
     return new Map(); // an unreadable base shares nothing: check everything below
   }
-  deps.trees.set(tree, entries);
-  return deps.trees.get(tree) as TreeNames;
 }
 
 /** Whether a `git gc` holds the repository's gc.pid (and it is not a crashed gc's leftover). */

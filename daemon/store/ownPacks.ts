@@ -18,6 +18,8 @@ export interface OwnPack {
   name: string;
   /** Size of the .pack file in bytes. */
   size: number;
+  /** Modification time of the .pack file (ms since the epoch). */
+  mtimeMs: number;
 }
 
 /** The list of packs Shadow wrote. */
@@ -49,7 +51,8 @@ export class OwnPacks {
       try {
         // Seen through its index, as git does; the .pack must be there too.
         if (!existsSync(join(this.packDir, `${name}.idx`))) continue;
-        out.push({ name, size: statSync(join(this.packDir, `${name}.pack`)).size });
+        const st = statSync(join(this.packDir, `${name}.pack`));
+        out.push({ name, size: st.size, mtimeMs: st.mtimeMs });
       } catch {
         // gone (repacked by the user's git): no longer ours to track
       }

@@ -4,7 +4,6 @@
  * one, in the store's queue, a moment after the checkpoint that wrote the last (never inside a
  * request's timed path). Not while the user's `git gc` runs: it repacks them itself.
  */
-import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gcInProgress } from './objectGuard.js';
 import { OwnPacks } from './ownPacks.js';
@@ -98,14 +97,9 @@ export class PackMaintenance {
    */
   pruneUnreachable(reachable: ReadonlySet<string>, graceMs: number, now = Date.now()): number {
     const packDir = join(this.deps.objectsDir, 'pack');
-    const stale = this.own.list().filter((p) => {
-      try {
-        if (now - statSync(join(packDir, `${p.name}.pack`)).mtimeMs < graceMs) return false;
-      } catch {
-        return false;
-      }
-      return packObjectIds(join(packDir, `${p.name}.idx`)).some((oid) => !reachable.has(oid));
-    });
+    const stale = this.own
+      .list()
+      .filter((p) => now - p.mtimeMs >= graceMs && packObjectIds(join(packDir, `${p.name}.idx`)).some((oid) => !reachable.has(oid)));
     if (stale.length === 0) return 0;
     const r = this.replacePacks(stale.map((p) => p.name), reachable);
     this.deps.logger.info({ pack: r.pack, rewritten: r.merged.length, kept: r.objects, dropped: r.dropped }, 'unreachable packed objects pruned');

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { INDEX_NAMES_OFFSET, indexObjectCount } from './packReader.js';
 import type { PackEntry } from './packWriter.js';
 import { writePack } from './packWriter.js';
 
@@ -58,10 +59,8 @@ export function packObjectIds(idxPath: string): string[] {
   } catch {
     return [];
   }
-  if (idx.length < 8 + 1024 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) return [];
-  const count = idx.readUInt32BE(8 + 255 * 4);
-  if (idx.length < 8 + 1024 + count * 20) return [];
-  return Array.from({ length: count }, (_, i) => idx.toString('hex', 8 + 1024 + i * 20, 8 + 1024 + i * 20 + 20));
+  const count = indexObjectCount(idx) ?? 0;
+  return Array.from({ length: count }, (_, i) => idx.toString('hex', INDEX_NAMES_OFFSET + i * 20, INDEX_NAMES_OFFSET + i * 20 + 20));
 }
 
 /** Deletes packs (`pack-<sha>`): the index first, so no reader finds a pack without its data. */
@@ -92,9 +91,9 @@ function readPackEntries(packPath: string, idxPath: string): PackEntry[] | null 
   } catch {
     return null;
   }
-  if (idx.length < 8 + 1024 + 40 || idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) return null;
-  const count = idx.readUInt32BE(8 + 255 * 4);
-  const names = 8 + 1024;
+  const count = indexObjectCount(idx);
+  if (count === null) return null;
+  const names = INDEX_NAMES_OFFSET;
   const crcs = names + count * 20;
   const offs = crcs + count * 4;
   if (idx.length !== offs + count * 4 + 40) return null; // 64-bit offsets follow, or a bad size

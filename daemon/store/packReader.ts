@@ -97,7 +97,7 @@ export class PackReader {
       const first = low[0] as number;
       let lo = first === 0 ? 0 : buf.readUInt32BE(8 + (first - 1) * 4);
       let hi = buf.readUInt32BE(8 + first * 4);
-      const names = 8 + 1024;
+      const names = INDEX_NAMES_OFFSET;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
         if (buf.compare(low, 0, 20, names + mid * 20, names + mid * 20 + 20) < 0) lo = mid + 1;
@@ -232,11 +232,24 @@ export class PackReader {
   }
 }
 
-/** The parsed index, or null when it is not a version 2 index (git writes v2 since 2007). */
+/** Byte offset of the sorted object names in a v2 pack index (after magic, version, fan-out). */
+export const INDEX_NAMES_OFFSET = 8 + 1024;
+
+/**
+ * The object count of a version 2 pack index (git writes v2 since 2007), or null when `buf` is
+ * not one or is too short to hold its names.
+ */
+export function indexObjectCount(buf: Buffer): number | null {
+  if (buf.length < INDEX_NAMES_OFFSET || buf.readUInt32BE(0) !== 0xff744f63 || buf.readUInt32BE(4) !== 2) return null;
+  const count = buf.readUInt32BE(8 + 255 * 4);
+  return buf.length < INDEX_NAMES_OFFSET + count * 20 ? null : count;
+}
+
+/** The parsed index, or null when it is not a version 2 index. */
 function loadIndex(idxPath: string, packPath: string, signature: string): PackIndex | null {
   const buf = readFileSync(idxPath);
-  if (buf.length < 8 + 1024 || buf.readUInt32BE(0) !== 0xff744f63 || buf.readUInt32BE(4) !== 2) return null;
-  return { idxPath, packPath, signature, buf, count: buf.readUInt32BE(8 + 255 * 4) };
+  const count = indexObjectCount(buf);
+  return count === null ? null : { idxPath, packPath, signature, buf, count };
 }
 
 /** Binary search of `oid` in the index's sorted object names; its pack offset or null. */
@@ -247,7 +260,7 @@ function findOffset(idx: PackIndex, oid: string): number | null {
   const first = want[0] as number;
   let lo = first === 0 ? 0 : buf.readUInt32BE(8 + (first - 1) * 4);
   let hi = buf.readUInt32BE(8 + first * 4);
-  const names = 8 + 1024;
+  const names = INDEX_NAMES_OFFSET;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     // Negative when the index's name at `mid` sorts before the wanted one.

@@ -28,12 +28,13 @@ export class TreeEntryCache {
     return names;
   }
 
-  /** Remembers the entries of tree `oid`. */
-  set(oid: string, entries: Iterable<{ name: string; oid: string }>): void {
+  /** Remembers the entries of tree `oid`; returns them as cached. */
+  set(oid: string, entries: Iterable<{ name: string; oid: string }>): TreeNames {
     const names = new Map<string, string>();
     for (const e of entries) names.set(e.name, e.oid);
     this.trees.delete(oid);
     this.trees.set(oid, names);
     if (this.trees.size > this.max) this.trees.delete(this.trees.keys().next().value as string);
+    return names;
   }
 }
