@@ -25,6 +25,7 @@ import { hashObject } from './gitObjects.js';
 import type { ObjectPresence } from './objectPresence.js';
 import type { SnapshotIndex } from './snapshotIndex.js';
 import { EMPTY_TREE, joinPath } from './snapshotIndex.js';
+import { makeYielder } from './scanSlicer.js';
 import { decodeTree } from './treeCodec.js';
 import type { TreeEntryCache, TreeNames } from './treeEntryCache.js';
 
@@ -60,10 +61,11 @@ interface Candidates {
  * does not name at the same place; equal subtrees are skipped whole, so this costs in proportion
  * to the change (S1.4).
  */
-async function candidates(deps: GuardDeps, baseTree: string | null): Promise<Candidates> {
+async function candidates(deps: GuardDeps, baseTree: string | null, pause = makeYielder()): Promise<Candidates> {
   const { index } = deps;
   const out: Candidates = { trees: [], blobs: [] };
   const walk = async (dir: string, base: string | null): Promise<void> => {
+    await pause();
     const tree = index.cachedTree(dir);
     if (tree === null || tree === base || tree === EMPTY_TREE) return;
     out.trees.push({ dir, oid: tree });
@@ -90,10 +92,15 @@ export async function ensureTreeObjects(deps: GuardDeps, baseTree: string | null
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const tree = deps.writeTree();
     presence.refresh();
-    const c = await candidates(deps, baseTree);
+    // A moved-in tree of 30 000 files means 30 000 checks here and again after the commit: they
+    // yield now and then, so status and cancel are answered meanwhile (S2.2). The index cannot
+    // change in between: only the store's queue, which this runs in, changes it.
+    const pause = makeYielder();
+    const c = await candidates(deps, baseTree, pause);
     let again = false;
     let stale = false;
     for (const { path, oid } of c.blobs) {
+      await pause();
       if (presence.has(oid)) continue;
       again = true;
       if (!rewriteBlob(deps, path, oid)) {
@@ -187,8 +194,10 @@ async function recheck(deps: GuardDeps, c: { commit: string; commitBytes: Uint8A
       writer.write('commit', c.commitBytes);
       fixed++;
     }
-    const all = await candidates(deps, c.baseTree);
+    const pause = makeYielder();
+    const all = await candidates(deps, c.baseTree, pause);
     for (const { path, oid } of all.blobs) {
+      await pause();
       if (presence.has(oid)) continue;
       if (!rewriteBlob(deps, path, oid)) {
         throw new ShadowError('OBJECT_CORRUPT', `Checkpoint ${c.commit} lost blob ${oid} (${path}) to a concurrent git prune and the file changed since; the ref was moved back`, { commit: c.commit, path });

@@ -16,12 +16,25 @@ export const SLICE_MS = 20;
  * SHUTTING_DOWN when `shouldStop` says so (the caller must then commit nothing).
  */
 export function makeSlicer(root: string, writer: LooseObjectWriter, shouldStop: () => boolean): () => Promise<void> {
-  let sliceStart = performance.now();
+  const pause = makeYielder();
   return async () => {
     if (writer.backlogged()) await writer.flush();
-    if (performance.now() - sliceStart < SLICE_MS) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!(await pause())) return;
     if (shouldStop()) throw new ShadowError('SHUTTING_DOWN', `Scan of ${root} stopped: the daemon is shutting down`, { workspace: root });
+  };
+}
+
+/**
+ * A function to await between two small units of synchronous work (a checkpoint's object checks,
+ * say): it yields to the event loop once SLICE_MS have passed since the last yield, and resolves
+ * true when it did. Cheap enough to call per item.
+ */
+export function makeYielder(): () => Promise<boolean> {
+  let sliceStart = performance.now();
+  return async () => {
+    if (performance.now() - sliceStart < SLICE_MS) return false;
+    await new Promise<void>((resolve) => setImmediate(resolve));
     sliceStart = performance.now();
+    return true;
   };
 }

@@ -23,6 +23,7 @@ import { basename, join } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { watch } from 'chokidar';
 import type { IgnoreRules } from '../store/ignoreRules.js';
+import { crawlDirectoriesOnly } from './crawlDirectoriesOnly.js';
 import { watchLimitAdvice, watchLimitCode, watchLimitReason } from './watchLimit.js';
 
 /** More raw events than this between two checkpoints is a storm: rescan rather than trust. */
@@ -116,6 +117,7 @@ export class WorkspaceWatcher {
     const w = watch(root, { ignored, ignoreInitial: true, followSymlinks: false, atomic: false, persistent: true, ignorePermissionErrors: true });
     this.chokidar = w;
     this.hookWatchCreation(w, rel);
+    if (!crawlDirectoriesOnly(w)) this.opts.logger.info({}, 'chokidar internals changed: its crawl stats every file (slower, still correct)');
     w.on('raw', (event, evPath, details) => this.onRaw(event, evPath, (details as { watchedPath?: string } | undefined)?.watchedPath, rel));
     w.on('error', (err) => this.fail(`watcher error: ${String(err)}`, err));
     await new Promise<void>((resolve) => w.once('ready', () => resolve()));
