@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
  */
 export default function setup(): void {
   if (process.env.SHADOW_SKIP_BUILD === '1') return;
+  // Each vitest project calls it (vitest.config.ts), all in this one process: build once.
+  process.env.SHADOW_SKIP_BUILD = '1';
   const root = fileURLToPath(new URL('..', import.meta.url));
   execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', 'tsconfig.build.json'], {
     cwd: root,

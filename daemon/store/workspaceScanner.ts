@@ -85,6 +85,7 @@ export class WorkspaceScanner {
 
   private async scanDeferredNow(pending: string[], shouldStop: () => boolean): Promise<void> {
     const slice = makeSlicer(this.root, this.writer, shouldStop);
+    const files: string[] = [];
     while (pending.length > 0) {
       const dir = pending.pop() as string;
       // Rules may have changed since it was deferred (scanPaths settles .gitignore edits before
@@ -93,10 +94,32 @@ export class WorkspaceScanner {
         this.forget(dir);
         continue;
       }
-      this.scanDir(dir, true, pending);
+      this.scanDir(dir, true, pending, files);
+      await this.examineQueued(dir, files, slice);
       await slice();
     }
     this.settleIgnoreChanges();
+  }
+
+  /**
+   * Examines the files a `scanDir` of `dir` queued, yielding between them: a directory of a few
+   * hundred new files takes a reading, hashing and deflating of each (≈ 1 ms apiece, far more when
+   * the disk is busy), too long to hold the event loop in one go (S2.2). After a yield, `dir` is
+   * checked again: the user may have replaced it by a symlink meanwhile, and nothing may be read
+   * through one (S1.8). Empties `files`.
+   */
+  private async examineQueued(dir: string, files: string[], slice: () => Promise<boolean>): Promise<void> {
+    try {
+      for (const path of files) {
+        if (await slice()) {
+          const notDir = firstNonDirectory(this.root, this.realRoot, dir, (p) => this.lstat(p));
+          if (notDir !== null) return this.replacedDir(dir, notDir, true);
+        }
+        this.examinePath(path);
+      }
+    } finally {
+      files.length = 0;
+    }
   }
 
   /**
@@ -133,6 +156,19 @@ export class WorkspaceScanner {
   }
 
   /**
+   * `scanPaths` for the watcher's dirty paths, yielding between them like `scanDeferred`: up to
+   * the storm threshold's thousand changed files are re-hashed here, too long for one go (S2.2).
+   */
+  async scanPathsSliced(paths: Iterable<string>, defer: string[], shouldStop: () => boolean = () => false): Promise<void> {
+    const slice = makeSlicer(this.root, this.writer, shouldStop);
+    for (const path of paths) {
+      this.scanPath(path, true, defer);
+      await slice();
+    }
+    this.settleIgnoreChanges();
+  }
+
+  /**
    * Re-reads the entries of directories (not recursing into known subdirectories; new ones are
    * scanned whole), yielding like `scanDeferred`: a tree just moved in is unwatched at first, and
    * its just-written files are racy, so every one of them is re-hashed here.
@@ -144,12 +180,14 @@ export class WorkspaceScanner {
   private async scanDirsShallowNow(dirs: Iterable<string>, shouldStop: () => boolean): Promise<void> {
     const slice = makeSlicer(this.root, this.writer, shouldStop);
     const deferred: string[] = [];
+    const files: string[] = [];
     for (const dir of dirs) {
       if (dir !== '' && this.ignore.isIgnoredDeep(dir, true)) {
         this.forget(dir);
         continue;
       }
-      this.scanDir(dir, false, deferred);
+      this.scanDir(dir, false, deferred, files);
+      await this.examineQueued(dir, files, slice);
       await slice();
     }
     await this.scanDeferred(deferred, shouldStop);
@@ -177,8 +215,11 @@ export class WorkspaceScanner {
     }
   }
 
-  /** `defer`: push subdirectories to scan there instead of recursing (rescanAll's work list). */
-  private scanDir(dir: string, recursive: boolean, defer?: string[]): void {
+  /**
+   * `defer`: push subdirectories to scan there instead of recursing (rescanAll's work list);
+   * `files`: push the files to examine there instead of examining them now (`examineQueued`).
+   */
+  private scanDir(dir: string, recursive: boolean, defer?: string[], files?: string[]): void {
     const notDir = firstNonDirectory(this.root, this.realRoot, dir, (p) => this.lstat(p));
     if (notDir !== null) return this.replacedDir(dir, notDir, true);
     let entries: Dirent[];
@@ -222,9 +263,8 @@ export class WorkspaceScanner {
         }
       } else {
         if (this.index.hasDir(path)) this.index.remove(path);
-        const st = this.lstat(path);
-        if (st) this.examine(path, st, false);
-        else seen.delete(name);
+        if (files) files.push(path);
+        else this.examinePath(path);
       }
     }
     if (!hiddenSeen) this.ignoreChanges.hiddenAbsent(dir);
@@ -235,6 +275,13 @@ export class WorkspaceScanner {
     for (const path of [...this.uncaptured.keys()]) {
       if (splitPath(path)[0] === dir && !seen.has(splitPath(path)[1])) this.uncaptured.delete(path);
     }
+  }
+
+  /** Examines a file found by a directory read (not forced: the stat cache decides), or forgets it if gone. */
+  private examinePath(path: string): void {
+    const st = this.lstat(path);
+    if (st) this.examine(path, st, false);
+    else this.forget(path);
   }
 
   private examine(path: string, st: Stats, force: boolean): void {
