@@ -81,7 +81,7 @@ describe('beside the user git: pruned objects the index still caches (S1.6)', ()
     writeIn(ws, 'x.txt', 'edited, hashed by diff only\n');
     // `diff` refreshes the index (hashing and writing the new blob) without committing it.
     const diff = await ws.cli(['diff', 'manual', '--json']);
-    expect(diff.stdout).toContain('x.txt'); // exit 1: there are differences, like diff(1)
+    expect(diff.stdout).toContain('x.txt');
     gitIn(ws, ['gc', '--prune=now', '--quiet']);
     const c = await client.request(Checkpoint, { message: 'after gc' });
     expect(gitIn(ws, ['show', `${c.commit}:x.txt`])).toBe('edited, hashed by diff only');
