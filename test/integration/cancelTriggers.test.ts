@@ -41,10 +41,22 @@ async function client(): Promise<ShadowClient> {
   return c;
 }
 
-/** A process the test owns (and reaps): `detached` makes it lead its own process group. */
-function spawnSleeper(detached: boolean, ignoreTerm = false): ChildProcess {
-  const p = ignoreTerm ? spawn('sh', ['-c', 'trap "" TERM; sleep 1000 & wait'], { detached, stdio: 'ignore' }) : spawn('sleep', ['1000'], { detached, stdio: 'ignore' });
+/**
+ * A process the test owns (and reaps): `detached` makes it lead its own process group. With
+ * `ignoreTerm`, resolves once the shell has set its trap (a SIGTERM before that would end it).
+ */
+async function spawnSleeper(detached: boolean, ignoreTerm = false): Promise<ChildProcess> {
+  if (!ignoreTerm) {
+    const p = spawn('sleep', ['1000'], { detached, stdio: 'ignore' });
+    procs.push(p);
+    return p;
+  }
+  const p = spawn('sh', ['-c', 'trap "" TERM; echo ready; sleep 1000 & wait'], { detached, stdio: ['ignore', 'pipe', 'ignore'] });
   procs.push(p);
+  await new Promise<void>((resolve, reject) => {
+    p.stdout?.once('data', () => resolve());
+    p.once('exit', () => reject(new Error('the shell exited before its trap')));
+  });
   return p;
 }
 const exited = (p: ChildProcess): boolean => p.exitCode !== null || p.signalCode !== null;
@@ -100,9 +112,9 @@ describe('children and processes (S4.5, S5.6)', () => {
     const parent = await c.request(RunStart, { name: 'parent' });
     const child = await c.request(RunStart, { name: 'child', parent: parent.run });
     const grandchild = await c.request(RunStart, { name: 'grandchild', parent: child.run });
-    const plain = spawnSleeper(false); // not a group leader: signalled by pid
-    const group = spawnSleeper(true); // its own group
-    const stubborn = spawnSleeper(true, true); // ignores SIGTERM: needs the SIGKILL
+    const plain = await spawnSleeper(false); // not a group leader: signalled by pid
+    const group = await spawnSleeper(true); // its own group
+    const stubborn = await spawnSleeper(true, true); // ignores SIGTERM: needs the SIGKILL
     await c.request(RunRegister, { run: grandchild.run, pid: plain.pid as number });
     await c.request(RunRegister, { run: child.run, pid: group.pid as number });
     await c.request(RunRegister, { pid: stubborn.pid as number });
@@ -195,7 +207,7 @@ describe('triggers (S5.1)', () => {
   it('S2.4: daemon SIGTERM interrupts every active run resumably with a final checkpoint, then exits gracefully', async () => {
     const c = await setup({ gracefulShutdownTimeout: '3s' });
     const s = await c.request(RunStart, { phases: ['one'] });
-    const sleeper = spawnSleeper(true);
+    const sleeper = await spawnSleeper(true);
     await c.request(RunRegister, { pid: sleeper.pid as number });
     write('partial.txt', 'partial work\n');
     const during = nativeTree(ws.dir, { repo: true, env: ws.env });

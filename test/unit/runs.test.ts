@@ -66,10 +66,15 @@ describe('review marker (S5.3)', () => {
 describe('terminateProcesses (S4.5)', () => {
   it('SIGTERMs a process group, then SIGKILLs what ignores it; gone processes are skipped', async () => {
     const polite = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' });
-    const stubborn = spawn('sh', ['-c', 'trap "" TERM; sleep 1000 & wait'], { detached: true, stdio: 'ignore' });
+    const stubborn = spawn('sh', ['-c', 'trap "" TERM; echo ready; sleep 1000 & wait'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
     cleanups.push(() => {
       polite.kill('SIGKILL');
       stubborn.kill('SIGKILL');
+    });
+    // A SIGTERM that lands before the shell has run its `trap` ends it (a loaded machine showed it).
+    await new Promise<void>((resolve, reject) => {
+      stubborn.stdout?.once('data', () => resolve());
+      stubborn.once('exit', () => reject(new Error('the stubborn shell exited before its trap')));
     });
     const pids = [polite.pid as number, stubborn.pid as number, 999_999_999];
     const r = await terminateProcesses(pids, 300);
