@@ -85,3 +85,12 @@ export function writeIn(ws: TestWorkspace, rel: string, content: string | Buffer
 export function readIn(ws: TestWorkspace, rel: string): string {
   return readFileSync(join(ws.dir, rel), 'utf8');
 }
+
+/** Writes files `data/d<i % 50>/f<i>.txt` for i in [from, from + count), each holding `${tag} ${i}`. */
+export function fillData(ws: TestWorkspace, count: number, tag: string, from = 0): void {
+  for (let i = from; i < from + count; i++) {
+    const dir = join(ws.dir, 'data', `d${i % 50}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `f${i}.txt`), `${tag} ${i}\n`);
+  }
+}

@@ -5,7 +5,7 @@
  * a typical cancel is in cancelLatency.test.ts.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import type { ShadowClient } from '../helpers/connectClient.js';
 import { connectClient } from '../helpers/connectClient.js';
 import { nativeTree } from '../helpers/gitOracle.js';
 import type { TestWorkspace } from '../helpers/testWorkspace.js';
-import { gitIn, makeTestWorkspace } from '../helpers/testWorkspace.js';
+import { fillData, gitIn, makeTestWorkspace } from '../helpers/testWorkspace.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const DAEMON_ENTRY = fileURLToPath(new URL('../../dist/daemon/main.js', import.meta.url));
@@ -38,14 +38,8 @@ const alive = (pid: number): boolean => {
   }
 };
 
-/** Writes `count` files spread over 50 directories, each holding `tag`. */
-function fill(count: number, tag: string, from = 0): void {
-  for (let i = from; i < from + count; i++) {
-    const dir = join(ws.dir, 'data', `d${i % 50}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `f${i}.txt`), `${tag} ${i}\n`);
-  }
-}
+/** Files spread over 50 directories of `data/`, each holding `tag` (testWorkspace.ts). */
+const fill = (count: number, tag: string, from = 0): void => fillData(ws, count, tag, from);
 
 describe('crash safety (S2.5)', () => {
   it('SIGKILL in the middle of a 3 000-file cancel restore: the next start completes it; tree = target or pre-abort; undo works', async () => {

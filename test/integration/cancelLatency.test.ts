@@ -3,7 +3,7 @@
  * runs in the `alone` vitest project (vitest.config.ts): beside another test file's daemon on 2
  * cores, the daemon's own measure tripled (502 ms against about 165 ms alone).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cancel, RunStart } from '../../shared/methods/index.js';
@@ -11,7 +11,7 @@ import type { ShadowClient } from '../helpers/connectClient.js';
 import { connectClient } from '../helpers/connectClient.js';
 import { nativeTree } from '../helpers/gitOracle.js';
 import type { TestWorkspace } from '../helpers/testWorkspace.js';
-import { gitIn, makeTestWorkspace } from '../helpers/testWorkspace.js';
+import { fillData, gitIn, makeTestWorkspace } from '../helpers/testWorkspace.js';
 
 let ws: TestWorkspace;
 let client: ShadowClient | undefined;
@@ -24,14 +24,8 @@ afterEach(async () => {
 const tree = (): string => nativeTree(ws.dir, { repo: true, env: ws.env });
 const treeOf = (commit: string): string => gitIn(ws, ['rev-parse', `${commit}^{tree}`]);
 
-/** Writes `count` files spread over 50 directories, each holding `tag`. */
-function fill(count: number, tag: string): void {
-  for (let i = 0; i < count; i++) {
-    const dir = join(ws.dir, 'data', `d${i % 50}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `f${i}.txt`), `${tag} ${i}\n`);
-  }
-}
+/** Files spread over 50 directories of `data/`, each holding `tag` (testWorkspace.ts). */
+const fill = (count: number, tag: string, from = 0): void => fillData(ws, count, tag, from);
 
 describe('latency (S5.9)', () => {
   it('a cancel of 100 edits and 50 new files in a 5 000-file tree answers well under 500 ms', async () => {
