@@ -208,7 +208,7 @@ async function applyAndRescan(engine: SnapshotEngine, plan: RestorePlan): Promis
   // The files alone: the index creates and prunes their directories itself, and re-reading every
   // parent directory would cost a scan of each one's entries (S5.9). The watcher's events for
   // these writes come later and are checked like any others.
-  engine.scanner.scanPaths([...result.restored, ...result.removed]);
+  await engine.scanner.scanPaths([...result.restored, ...result.removed]);
   return result;
 }
 
@@ -253,7 +253,7 @@ export async function recoverJournal(engine: SnapshotEngine, live: IgnoreRules):
   // A kill between a file's temp write and its rename left a `.shadow-tmp-*` beside it: remove, forget, plan again.
   const swept = sweepRestoreTemps(engine.layout.workspace, plan);
   if (swept.length) {
-    engine.scanner.scanPaths(swept);
+    await engine.scanner.scanPaths(swept);
     ({ plan } = await planAgainstIndex(engine, live, entry.target, entry.paths));
   }
   const result = await applyAndRescan(engine, plan);

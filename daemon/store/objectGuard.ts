@@ -61,7 +61,7 @@ interface Candidates {
  * does not name at the same place; equal subtrees are skipped whole, so this costs in proportion
  * to the change (S1.4).
  */
-async function candidates(deps: GuardDeps, baseTree: string | null, pause = makeYielder()): Promise<Candidates> {
+async function candidates(deps: GuardDeps, baseTree: string | null, pause: () => Promise<boolean>): Promise<Candidates> {
   const { index } = deps;
   const out: Candidates = { trees: [], blobs: [] };
   const walk = async (dir: string, base: string | null): Promise<void> => {

@@ -184,7 +184,7 @@ export class SnapshotEngine {
       } else {
         // New directories are scanned in slices: one event can stand for a whole tree moved in.
         const deferred: string[] = [];
-        await this.scanner.scanPathsSliced(dirty.paths, deferred, () => this.closed);
+        await this.scanner.scanPaths(dirty.paths, deferred, () => this.closed);
         await this.scanner.scanDeferred(deferred, () => this.closed);
         const unwatched = new Set(dirty.dirs);
         for (const dir of this.index.directories()) if (!this.watcher.isWatched(dir)) unwatched.add(dir);

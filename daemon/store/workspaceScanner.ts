@@ -85,7 +85,6 @@ export class WorkspaceScanner {
 
   private async scanDeferredNow(pending: string[], shouldStop: () => boolean): Promise<void> {
     const slice = makeSlicer(this.root, this.writer, shouldStop);
-    const files: string[] = [];
     while (pending.length > 0) {
       const dir = pending.pop() as string;
       // Rules may have changed since it was deferred (scanPaths settles .gitignore edits before
@@ -94,31 +93,28 @@ export class WorkspaceScanner {
         this.forget(dir);
         continue;
       }
-      this.scanDir(dir, true, pending, files);
-      await this.examineQueued(dir, files, slice);
+      await this.scanDirSliced(dir, true, pending, slice);
       await slice();
     }
     this.settleIgnoreChanges();
   }
 
   /**
-   * Examines the files a `scanDir` of `dir` queued, yielding between them: a directory of a few
-   * hundred new files takes a reading, hashing and deflating of each (≈ 1 ms apiece, far more when
-   * the disk is busy), too long to hold the event loop in one go (S2.2). After a yield, `dir` is
-   * checked again: the user may have replaced it by a symlink meanwhile, and nothing may be read
-   * through one (S1.8). Empties `files`.
+   * `scanDir` with `defer`, whose files are then examined one by one, yielding between them: a
+   * directory of a few hundred new files takes a reading, hashing and deflating of each (≈ 1 ms
+   * apiece, far more when the disk is busy), too long to hold the event loop in one go (S2.2).
+   * After a yield, `dir` is checked again: the user may have replaced it by a symlink meanwhile,
+   * and nothing may be read through one (S1.8).
    */
-  private async examineQueued(dir: string, files: string[], slice: () => Promise<boolean>): Promise<void> {
-    try {
-      for (const path of files) {
-        if (await slice()) {
-          const notDir = firstNonDirectory(this.root, this.realRoot, dir, (p) => this.lstat(p));
-          if (notDir !== null) return this.replacedDir(dir, notDir, true);
-        }
-        this.examinePath(path);
+  private async scanDirSliced(dir: string, recursive: boolean, defer: string[], slice: () => Promise<boolean>): Promise<void> {
+    const files: string[] = [];
+    this.scanDir(dir, recursive, defer, files);
+    for (const path of files) {
+      if (await slice()) {
+        const notDir = firstNonDirectory(this.root, this.realRoot, dir, (p) => this.lstat(p));
+        if (notDir !== null) return this.replacedDir(dir, notDir, true);
       }
-    } finally {
-      files.length = 0;
+      this.examinePath(path);
     }
   }
 
@@ -146,20 +142,13 @@ export class WorkspaceScanner {
   }
 
   /**
-   * Re-examines paths reported by the watcher: each is a file, a directory (scanned whole if new,
-   * its entries otherwise) or gone. `force` re-hashes files even when their stat looks unchanged.
-   * With `defer`, new directories below are pushed there for `scanDeferred` instead of scanned now.
+   * Re-examines paths reported by the watcher or touched by a restore: each is a file (re-hashed
+   * even when its stat looks unchanged), a directory (scanned whole if new, its entries otherwise)
+   * or gone. With `defer`, new directories below are pushed there for `scanDeferred` instead of
+   * scanned now. Yields between paths like `scanDeferred`: up to the storm threshold's thousand
+   * changed files, or a restore's thousands, are re-hashed here, too long for one go (S2.2).
    */
-  scanPaths(paths: Iterable<string>, force = true, defer?: string[]): void {
-    for (const path of paths) this.scanPath(path, force, defer);
-    this.settleIgnoreChanges();
-  }
-
-  /**
-   * `scanPaths` for the watcher's dirty paths, yielding between them like `scanDeferred`: up to
-   * the storm threshold's thousand changed files are re-hashed here, too long for one go (S2.2).
-   */
-  async scanPathsSliced(paths: Iterable<string>, defer: string[], shouldStop: () => boolean = () => false): Promise<void> {
+  async scanPaths(paths: Iterable<string>, defer?: string[], shouldStop: () => boolean = () => false): Promise<void> {
     const slice = makeSlicer(this.root, this.writer, shouldStop);
     for (const path of paths) {
       this.scanPath(path, true, defer);
@@ -180,14 +169,12 @@ export class WorkspaceScanner {
   private async scanDirsShallowNow(dirs: Iterable<string>, shouldStop: () => boolean): Promise<void> {
     const slice = makeSlicer(this.root, this.writer, shouldStop);
     const deferred: string[] = [];
-    const files: string[] = [];
     for (const dir of dirs) {
       if (dir !== '' && this.ignore.isIgnoredDeep(dir, true)) {
         this.forget(dir);
         continue;
       }
-      this.scanDir(dir, false, deferred, files);
-      await this.examineQueued(dir, files, slice);
+      await this.scanDirSliced(dir, false, deferred, slice);
       await slice();
     }
     await this.scanDeferred(deferred, shouldStop);
@@ -217,7 +204,7 @@ export class WorkspaceScanner {
 
   /**
    * `defer`: push subdirectories to scan there instead of recursing (rescanAll's work list);
-   * `files`: push the files to examine there instead of examining them now (`examineQueued`).
+   * `files`: push the files to examine there instead of examining them now (`scanDirSliced`).
    */
   private scanDir(dir: string, recursive: boolean, defer?: string[], files?: string[]): void {
     const notDir = firstNonDirectory(this.root, this.realRoot, dir, (p) => this.lstat(p));

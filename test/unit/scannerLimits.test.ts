@@ -15,7 +15,7 @@ const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
 
 describe('WorkspaceScanner and maxFileSize (S1.8)', () => {
-  it('a file that grows past the limit between lstat and read is uncaptured, not stored', () => {
+  it('a file that grows past the limit between lstat and read is uncaptured, not stored', async () => {
     const ws = makeTempDir();
     const store = makeTempDir();
     cleanups.push(ws.cleanup, store.cleanup);
@@ -32,7 +32,7 @@ describe('WorkspaceScanner and maxFileSize (S1.8)', () => {
       if (path === 'grows.bin') appendFileSync(join(ws.dir, path), Buffer.alloc(5000, 2));
       return st;
     };
-    scanner.scanPaths(['grows.bin', 'small.txt']);
+    await scanner.scanPaths(['grows.bin', 'small.txt']);
     expect(index.get('grows.bin')).toBeUndefined();
     expect(scanner.uncaptured.get('grows.bin')).toMatch(/maxFileSize/);
     expect(index.get('small.txt')).toBeDefined();
@@ -41,7 +41,7 @@ describe('WorkspaceScanner and maxFileSize (S1.8)', () => {
 });
 
 describe('WorkspaceScanner and type swaps reported by path (S1.4, S1.8)', () => {
-  it('a directory replaced by a file, and a file by a directory, leave no trace of the old kind in the index', () => {
+  it('a directory replaced by a file, and a file by a directory, leave no trace of the old kind in the index', async () => {
     const ws = makeTempDir();
     const store = makeTempDir();
     cleanups.push(ws.cleanup, store.cleanup);
@@ -51,7 +51,7 @@ describe('WorkspaceScanner and type swaps reported by path (S1.4, S1.8)', () => 
     const ignore = loadWorkspaceIgnoreRules({ root: ws.dir, gitDir: null, stateDirRel: null, configIgnore: [] });
     const index = new SnapshotIndex();
     const scanner = new WorkspaceScanner(ws.dir, index, new LooseObjectWriter(join(store.dir, 'objects')), ignore, 1000);
-    scanner.scanPaths(['was-dir', 'was-file']);
+    await scanner.scanPaths(['was-dir', 'was-file']);
     expect(index.get('was-dir/inner.txt')).toBeDefined();
     rmSync(join(ws.dir, 'was-dir'), { recursive: true });
     writeFileSync(join(ws.dir, 'was-dir'), 'a file now\n');
@@ -60,7 +60,7 @@ describe('WorkspaceScanner and type swaps reported by path (S1.4, S1.8)', () => 
     writeFileSync(join(ws.dir, 'was-file', 'child.txt'), 'child\n');
     // The watcher reports the names (their parent's events) and the old child (the old
     // directory's own watch), in whatever order the events came.
-    scanner.scanPaths(['was-dir', 'was-dir/inner.txt', 'was-file']);
+    await scanner.scanPaths(['was-dir', 'was-dir/inner.txt', 'was-file']);
     expect(index.hasDir('was-dir')).toBe(false);
     expect(index.get('was-dir/inner.txt')).toBeUndefined();
     expect(index.get('was-dir')).toBeDefined();
@@ -102,7 +102,7 @@ describe('WorkspaceScanner and type swaps reported by path (S1.4, S1.8)', () => 
       writeFileSync(join(outside.dir, 'passwd'), 'outside\n');
       writeFileSync(join(outside.dir, 'other'), 'outside too\n');
       symlinkSync(outside.dir, join(ws.dir, 'conf'));
-      scanner.scanPaths(order);
+      await scanner.scanPaths(order);
       expect(index.hasDir('conf'), order.join(' then ')).toBe(false);
       expect(index.get('conf/passwd'), order.join(' then ')).toBeUndefined();
       expect(index.get('conf')?.mode, order.join(' then ')).toBe('120000');
