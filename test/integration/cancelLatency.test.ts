@@ -1,7 +1,7 @@
 /**
  * The latency of a typical cancel (S5.9): 100 edits and 50 new files in a 5 000-file tree. It
- * runs in the `alone` vitest project (vitest.config.ts): beside another test file's daemon on 2
- * cores, the daemon's own measure tripled (502 ms against about 165 ms alone).
+ * runs in the `alone` vitest project (vitest.config.ts): with other work on the 2 cores the
+ * daemon's own measure tripled (502 ms beside two busy loops, about 160 ms alone).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
