@@ -1,5 +1,6 @@
 import type { ResultOf } from '../../shared/defineMethod.js';
 import type { Status } from '../../shared/methods/index.js';
+import type { WireError } from '../../shared/errors.js';
 import { SHADOW_VERSION } from '../../shared/version.js';
 import type { DaemonContext } from './daemonContext.js';
 
@@ -15,6 +16,13 @@ export function daemonInfo(ctx: DaemonContext): ResultOf<typeof Status>['daemon'
   };
 }
 
+/** The state-folder problems found at start, and the git index's if it cannot be used (S1.1). */
+function problemsOf(ctx: DaemonContext): { problems?: WireError[] } {
+  const index = ctx.engine.gitIndexProblem;
+  const problems = [...(ctx.problems ?? []), ...(index ? [index] : [])];
+  return problems.length ? { problems } : {};
+}
+
 /** `status`: answers at once, without waiting for the store's queue (S2.2: responsive in storms). */
 export async function handleStatus(ctx: DaemonContext): Promise<ResultOf<typeof Status>> {
   const { pendingRescan: reason, degraded } = ctx.engine.watcher;
@@ -24,6 +32,6 @@ export async function handleStatus(ctx: DaemonContext): Promise<ResultOf<typeof 
     watcher: { mode: reason ? 'scan' : 'events', pending: ctx.engine.watcher.pendingCount, reason, backend: degraded ? 'scanning' : 'inotify' },
     lastCheckpoint: await ctx.engine.latestCached(),
     files: ctx.engine.index.size,
-    ...(ctx.problems?.length ? { problems: ctx.problems } : {}),
+    ...problemsOf(ctx),
   };
 }

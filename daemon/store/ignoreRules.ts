@@ -121,6 +121,13 @@ export class IgnoreRules {
   private readonly texts = new Map<string, string>();
   /** dirRel → the levels that apply to its entries, deepest first. */
   private readonly chains = new Map<string, Level[]>();
+  /**
+   * Whether git tracks a file (the user's index): git's ignore rules never apply to a tracked
+   * file (`git add -A` keeps updating it), only the built-in ignores and Shadow's own patterns do.
+   */
+  private tracked: ((relPath: string) => boolean) | null = null;
+  /** Bumped whenever a decision may have changed (rules invalidated or reloaded). */
+  generation = 0;
 
   constructor(opts: IgnoreRulesOptions) {
     this.opts = opts;
@@ -143,6 +150,7 @@ export class IgnoreRules {
     if (fresh.infoExclude === infoExclude && fresh.globalExcludes === globalExcludes && fresh.shadowPatterns.join('\n') === shadowPatterns.join('\n')) return false;
     this.opts = { ...this.opts, ...fresh };
     this.compileExcludes();
+    this.generation++;
     return true;
   }
 
@@ -157,7 +165,15 @@ export class IgnoreRules {
 
   /** The same rules with other `.gitignore` files (e.g. those recorded in a checkpoint's tree). */
   withIgnoreFiles(readIgnoreFile: IgnoreFileReader): IgnoreRules {
-    return new IgnoreRules({ ...this.opts, readIgnoreFile });
+    const rules = new IgnoreRules({ ...this.opts, readIgnoreFile });
+    rules.tracked = this.tracked;
+    return rules;
+  }
+
+  /** Sets the tracked-file test (S1.1: a tracked file is captured even when an ignore rule matches it); null: none. */
+  setTracked(tracked: ((relPath: string) => boolean) | null): void {
+    this.tracked = tracked;
+    this.generation++;
   }
 
   /** relPath: posix, root-relative, no leading './'. Assumes no parent directory is ignored (walker use). */
@@ -172,14 +188,29 @@ export class IgnoreRules {
     const path = isDir ? relPath + '/' : relPath;
     const base = isDir ? name + '/' : name;
     const verdict = this.gitVerdict(slash < 0 ? '' : relPath.slice(0, slash), path, base);
+    if (verdict > 0 && !isDir && this.tracked?.(relPath)) return this.shadow !== null && this.shadow.match(path, base) > 0;
     if (verdict !== 0) return verdict > 0;
     return this.shadow !== null && this.shadow.match(path, base) > 0;
   }
 
+  /** Ignored by the built-in ignores or Shadow's own patterns alone (what still hides a tracked file). */
+  private ownIgnored(relPath: string, isDir: boolean): boolean {
+    const slash = relPath.lastIndexOf('/');
+    const name = slash < 0 ? relPath : relPath.slice(slash + 1);
+    if (this.names.has(name)) return true;
+    for (const p of this.paths) {
+      if (relPath === p || (relPath.startsWith(p) && relPath.charCodeAt(p.length) === 47)) return true;
+    }
+    return this.shadow !== null && this.shadow.match(isDir ? relPath + '/' : relPath, isDir ? name + '/' : name) > 0;
+  }
+
   /** Same, but also true when any parent directory is ignored (for checking arbitrary paths, e.g. before deleting). */
   isIgnoredDeep(relPath: string, isDir: boolean): boolean {
+    // A tracked file inside an ignored directory is still git's (`git add -A` updates it).
+    const tracked = !isDir && this.tracked !== null && this.tracked(relPath);
     for (let i = relPath.indexOf('/'); i >= 0; i = relPath.indexOf('/', i + 1)) {
-      if (this.isIgnored(relPath.slice(0, i), true)) return true;
+      const dir = relPath.slice(0, i);
+      if (tracked ? this.ownIgnored(dir, true) : this.isIgnored(dir, true)) return true;
     }
     return this.isIgnored(relPath, isDir);
   }
@@ -194,6 +225,7 @@ export class IgnoreRules {
   invalidate(dirRel: string): void {
     this.dirs.delete(dirRel);
     this.texts.delete(dirRel);
+    this.generation++;
     // Chains of every descendant embed this directory's list: rebuild them all (cheap, lazily).
     this.chains.clear();
   }

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type { ShadowConfig } from '../../shared/config.js';
+import type { WireError } from '../../shared/errors.js';
 import { autoChainLength, compactAutoChain } from '../gc/autoChain.js';
 import { STATE_FILES } from '../../shared/paths.js';
 import type { WorkspaceLayout } from '../workspaceLayout.js';
@@ -15,6 +16,7 @@ import { CheckpointReader } from './checkpointReader.js';
 import type { CheckpointMeta } from './commitCodec.js';
 import { encodeCommit } from './commitCodec.js';
 import { LooseObjectWriter } from './gitObjects.js';
+import { GitIndexTracker } from './gitIndexTracker.js';
 import type { GuardDeps } from './objectGuard.js';
 import { confirmCommitted, treeObjectsReady, waitForGc } from './objectGuard.js';
 import { ObjectPresence } from './objectPresence.js';
@@ -75,6 +77,8 @@ export class SnapshotEngine {
   readonly watcher: WorkspaceWatcher;
   /** Lists the packs the engine writes and merges the small ones. */
   readonly packs: PackMaintenance;
+  /** The user's git index: tracked files are captured even when ignored, its oids reused (S1.1). */
+  readonly gitIndex: GitIndexTracker;
   private queue: Promise<unknown> = Promise.resolve();
   private quietTimer: NodeJS.Timeout | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
@@ -117,6 +121,10 @@ export class SnapshotEngine {
     });
     this.writer.onPackWritten = (pack) => this.packs.written(pack);
     this.scanner = new WorkspaceScanner(layout.workspace, this.index, this.writer, ignore, config.maxFileSize);
+    // A linked worktree has its own index in its own gitdir.
+    this.gitIndex = new GitIndexTracker(layout.kind === 'git' ? join(layout.gitDir, 'index') : null);
+    this.scanner.tracked = this.gitIndex;
+    ignore.setTracked((path) => this.gitIndex.has(path));
     this.statCacheFile = join(layout.stateDir, STATE_FILES.statCache);
     this.watcher = new WorkspaceWatcher({
       root: layout.workspace,
@@ -176,6 +184,7 @@ export class SnapshotEngine {
     // .gitignore): a few small reads per checkpoint catch their edits; any change can hide or
     // reveal files anywhere, so it costs a full stat-only rescan (S1.1).
     if (this.opts.ignore.reloadExcludes()) dirty.fullRescan ??= 'ignore sources changed';
+    const tracked = this.reloadGitIndex();
     try {
       if (dirty.fullRescan) {
         this.opts.logger.debug({ reason: dirty.fullRescan }, 'full rescan');
@@ -192,6 +201,7 @@ export class SnapshotEngine {
         for (const dir of this.unwatchedDirs) if (!this.watcher.isWatched(dir)) unwatched.add(dir);
         this.unwatchedDirs = new Set();
         await this.scanner.scanDirsShallow(unwatched, () => this.closed);
+        await this.scanner.scanTracked(new Set([...tracked, ...this.gitIndex.hiddenTracked(this.opts.ignore)]), () => this.closed);
       }
     } catch (err) {
       // The dirty set is drained and the index half-refreshed: the next refresh must not trust
@@ -200,6 +210,26 @@ export class SnapshotEngine {
       throw err;
     }
     return { rescanned: dirty.fullRescan !== null, hashed: this.scanner.stats.hashed };
+  }
+
+  /**
+   * Re-reads the user's git index if it changed; returns the paths whose tracked status changed
+   * (a full rescan covers them anyway). A new problem with it is logged once with its code and
+   * shown by `status` (`problems`); the capture then goes on without it (gitIndexTracker.ts).
+   */
+  private reloadGitIndex(): string[] {
+    const before = this.gitIndex.problem;
+    const change = this.gitIndex.reload();
+    const problem = this.gitIndex.problem;
+    if (problem && problem.message !== before?.message) {
+      this.opts.logger.warn({ code: problem.code, details: problem.details }, `${problem.message}: tracked files that an ignore rule matches are not captured, every file is hashed`);
+    }
+    return change?.changed ?? [];
+  }
+
+  /** Why the user's git index is not used (a coded error), or null. */
+  get gitIndexProblem(): WireError | null {
+    return this.gitIndex.problem;
   }
 
   /** The root tree of the index, writing trees that do not exist yet. */
@@ -250,6 +280,7 @@ export class SnapshotEngine {
     const written = { ...base, commit, created: true };
     this.lastCommit = Promise.resolve({ commit, ref, time: Math.floor(Date.now() / 1000) });
     this.lastWritten = commit;
+    this.scanner.settleReuse();
     this.saveStatCacheSoon();
     this.opts.onCheckpoint?.(written);
     return written;

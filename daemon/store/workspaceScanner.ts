@@ -7,6 +7,7 @@ import type { Dirent, Stats } from 'node:fs';
 import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FileMode } from './flatTree.js';
+import type { GitIndexTracker } from './gitIndexTracker.js';
 import type { LooseObjectWriter } from './gitObjects.js';
 import { IgnoreFileChanges } from './ignoreFileChanges.js';
 import type { IgnoreRules } from './ignoreRules.js';
@@ -27,6 +28,8 @@ export interface ScanStats {
   hashed: number;
   /** Entries stat'ed. */
   statted: number;
+  /** Files whose oid was taken from the user's git index (stat unchanged since git hashed them). */
+  reused: number;
 }
 
 /** Scans a workspace into an index. */
@@ -36,7 +39,18 @@ export class WorkspaceScanner {
   /** Told each directory whose entries were read (the watcher then owes it no re-read). */
   onDirRead: (dir: string) => void = () => undefined;
   /** Counters since the last `resetStats`. */
-  stats: ScanStats = { hashed: 0, statted: 0 };
+  stats: ScanStats = { hashed: 0, statted: 0, reused: 0 };
+  /**
+   * The user's git index (S1.1): its tracked files are captured even when ignored, including
+   * inside ignored directories, and its oids are reused while a file's stat matches git's.
+   */
+  tracked: GitIndexTracker | null = null;
+  /**
+   * Paths whose oid came from the git index since the last `settleReuse`: one dropped from the
+   * index meanwhile (the object guard found its blob missing and the file not matching it) is
+   * hashed the next time, never given git's oid again.
+   */
+  private reusedPaths = new Set<string>();
   /** `.gitignore` files changed during the scan: their directories are rescanned under the new rules. */
   private readonly ignoreChanges = new IgnoreFileChanges();
   /** Nesting depth of bulk scans (their blobs are collected by `writeLater` and written as a pack). */
@@ -56,7 +70,7 @@ export class WorkspaceScanner {
 
   /** Zeroes the counters. */
   resetStats(): void {
-    this.stats = { hashed: 0, statted: 0 };
+    this.stats = { hashed: 0, statted: 0, reused: 0 };
   }
 
   /**
@@ -90,7 +104,7 @@ export class WorkspaceScanner {
       // Rules may have changed since it was deferred (scanPaths settles .gitignore edits before
       // returning), and scanDir does not check the directory it is given.
       if (dir !== '' && this.ignore.isIgnoredDeep(dir, true)) {
-        this.forget(dir);
+        this.hideDir(dir);
         continue;
       }
       await this.scanDirSliced(dir, true, pending, slice);
@@ -158,6 +172,24 @@ export class WorkspaceScanner {
   }
 
   /**
+   * Examines tracked files the watcher cannot report (inside ignored, hence unwatched, directories)
+   * or whose tracked status just changed: not forced, the stat cache decides. Yields like scanPaths.
+   */
+  async scanTracked(paths: Iterable<string>, shouldStop: () => boolean = () => false): Promise<void> {
+    const slice = makeSlicer(this.root, this.writer, shouldStop);
+    for (const path of paths) {
+      this.scanPath(path, false);
+      await slice();
+    }
+    this.settleIgnoreChanges();
+  }
+
+  /** Ends a checkpoint: the paths given git's oids are settled (see `reusedPaths`). */
+  settleReuse(): void {
+    this.reusedPaths = new Set();
+  }
+
+  /**
    * Re-reads the entries of directories (not recursing into known subdirectories; new ones are
    * scanned whole), yielding like `scanDeferred`: a tree just moved in is unwatched at first, and
    * its just-written files are racy, so every one of them is re-hashed here.
@@ -171,7 +203,7 @@ export class WorkspaceScanner {
     const deferred: string[] = [];
     for (const dir of dirs) {
       if (dir !== '' && this.ignore.isIgnoredDeep(dir, true)) {
-        this.forget(dir);
+        this.hideDir(dir);
         continue;
       }
       await this.scanDirSliced(dir, false, deferred, slice);
@@ -188,7 +220,8 @@ export class WorkspaceScanner {
     if (!st) return void this.forget(path);
     const isDir = st.isDirectory();
     if (this.ignore.isIgnoredDeep(path, isDir)) {
-      this.forget(path);
+      if (isDir) this.hideDir(path);
+      else this.forget(path);
       if (!isDir && splitPath(path)[1] === '.gitignore') this.ignoreChanges.noteHidden(splitPath(path)[0], st);
       return;
     }
@@ -234,6 +267,11 @@ export class WorkspaceScanner {
       const isDir = entry.isDirectory();
       if (!isDir && !entry.isFile() && !entry.isSymbolicLink()) continue;
       if (this.ignore.isIgnored(path, isDir)) {
+        if (isDir && this.tracked?.hasUnder(path)) {
+          seen.add(name);
+          this.hideDir(path);
+          continue;
+        }
         if (name === '.gitignore' && !isDir) {
           const st = this.lstat(path);
           if (st) this.ignoreChanges.noteHidden(dir, st);
@@ -280,6 +318,7 @@ export class WorkspaceScanner {
       this.uncaptured.set(path, `larger than maxFileSize (${st.size} > ${this.maxFileSize} bytes)`);
       return;
     }
+    if (!force && this.reuseGitOid(path, st, mode)) return;
     let content: Buffer;
     try {
       content = st.isSymbolicLink() ? readlinkSync(join(this.root, path), { encoding: 'buffer' }) : readFileSync(join(this.root, path));
@@ -310,6 +349,25 @@ export class WorkspaceScanner {
     }
   }
 
+  /**
+   * Takes the oid git recorded for `path` when the file's stat is still the one git recorded
+   * (gitIndexTracker.ts: git's racy rule), instead of reading and hashing it: a first checkpoint
+   * in a repository then hashes only what git has not. Not for `.gitignore` files (their bytes
+   * decide the rules), nor twice for a path dropped from the index since (see `reusedPaths`).
+   * The object itself may be absent (a partial clone): the object guard checks every new blob
+   * before the commit and writes it from the file.
+   */
+  private reuseGitOid(path: string, st: Stats, mode: FileMode): boolean {
+    if (!this.tracked || this.reusedPaths.has(path) || splitPath(path)[1] === '.gitignore') return false;
+    const oid = this.tracked.reusableOid(path, st, mode);
+    if (oid === null) return false;
+    this.reusedPaths.add(path);
+    this.stats.reused++;
+    this.uncaptured.delete(path);
+    this.index.set(path, { mode, oid, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hashedAt: this.tracked.writtenAtMs });
+    return true;
+  }
+
   private unchanged(old: FileRecord, st: Stats, mode: FileMode): boolean {
     return (
       old.mode === mode &&
@@ -333,6 +391,28 @@ export class WorkspaceScanner {
     else this.forget(notDir);
   }
 
+  /**
+   * `dir` is ignored: forgets what is known below it, except the files git tracks there
+   * (`git add -A` keeps updating them), which are examined one by one (they are few).
+   */
+  private hideDir(dir: string): void {
+    const tracked = this.tracked;
+    if (!tracked?.hasUnder(dir)) return this.forget(dir);
+    const keep = new Set(tracked.under(dir));
+    const known: string[] = [];
+    const walk = (d: string): void => {
+      const { files, subdirs } = this.index.children(d);
+      for (const name of files) known.push(joinPath(d, name));
+      for (const name of subdirs) walk(joinPath(d, name));
+    };
+    walk(dir);
+    for (const path of known) if (!keep.has(path)) this.forget(path);
+    for (const path of [...this.uncaptured.keys()]) {
+      if (path.startsWith(`${dir}/`) && !keep.has(path)) this.uncaptured.delete(path);
+    }
+    for (const path of keep) this.scanPath(path, false);
+  }
+
   private forget(path: string): void {
     const removed = this.index.remove(path);
     this.uncaptured.delete(path);
@@ -351,7 +431,7 @@ export class WorkspaceScanner {
         // A directory that is itself ignored now (e.g. its parent's rules changed) must not be
         // scanned back in: scanDir does not check the directory it is given. Forget it instead.
         if (dir !== '' && this.ignore.isIgnoredDeep(dir, true)) {
-          this.forget(dir);
+          this.hideDir(dir);
           continue;
         }
         if (dir === '' || this.index.hasDir(dir) || this.lstat(dir)?.isDirectory()) this.scanDir(dir, true);

@@ -1,0 +1,145 @@
+import { lstatSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ShadowError } from '../../shared/errors.js';
+import { parseGitIndex } from '../../daemon/store/gitIndex.js';
+import { GitIndexTracker } from '../../daemon/store/gitIndexTracker.js';
+import { git } from '../helpers/gitOracle.js';
+import { makeTempDir } from '../helpers/tempDir.js';
+
+let dir: string;
+let cleanup: () => void;
+
+beforeEach(() => {
+  ({ dir, cleanup } = makeTempDir('shadow-gitindex-'));
+  git(dir, ['init', '-q']);
+  git(dir, ['config', 'user.email', 't@t']);
+  git(dir, ['config', 'user.name', 't']);
+});
+afterEach(() => cleanup());
+
+/** A tree with deep, long and shared-prefix names, a symlink and an executable. */
+function populate(): void {
+  mkdirSync(join(dir, 'src/deep/deeper'), { recursive: true });
+  for (let i = 0; i < 40; i++) writeFileSync(join(dir, 'src', `file-${i}.ts`), `export const v${i} = ${i};\n`);
+  writeFileSync(join(dir, 'src/deep/deeper', `${'long-name-'.repeat(24)}.txt`), 'long\n');
+  writeFileSync(join(dir, 'src/deep/é café.md'), 'accents\n');
+  writeFileSync(join(dir, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+  symlinkSync('src/file-1.ts', join(dir, 'link'));
+  git(dir, ['add', '-A']);
+}
+
+/** `git ls-files -s` as path → "mode oid". */
+function lsFiles(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of git(dir, ['ls-files', '-s', '-z']).split('\0')) {
+    const m = /^(\d+) ([0-9a-f]{40}) (\d)\t(.*)$/s.exec(line);
+    if (m) out.set(m[4] as string, `${m[1]} ${m[2]}`);
+  }
+  return out;
+}
+
+function parse(): ReturnType<typeof parseGitIndex> {
+  return parseGitIndex(readFileSync(join(dir, '.git/index')), 'index');
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return err instanceof ShadowError ? err.code : `not a ShadowError: ${String(err)}`;
+  }
+  return undefined;
+}
+
+describe('git index reader (#10.1, S1.1)', () => {
+  for (const version of [2, 3, 4]) {
+    it(`#10.1 reads index version ${version} like git ls-files (S1.1)`, () => {
+      populate();
+      git(dir, ['update-index', '--index-version', String(version)]);
+      if (version === 3) {
+        // An extended-flags entry forces version 3 for real.
+        writeFileSync(join(dir, 'later.txt'), 'x\n');
+        git(dir, ['add', '-N', 'later.txt']);
+      }
+      const parsed = parse();
+      expect(parsed.version).toBe(version);
+      const expected = lsFiles();
+      expect([...parsed.tracked].sort()).toEqual([...expected.keys()].sort());
+      for (const [path, e] of parsed.entries) expect(`${e.mode.toString(8)} ${e.oid}`).toBe(expected.get(path));
+      if (version === 3) expect(parsed.entries.get('later.txt')?.unusable).toBe(true);
+      // The recorded stat is the file's own (git hashed it with this stat).
+      const st = lstatSync(join(dir, 'src/file-3.ts'));
+      const e = parsed.entries.get('src/file-3.ts');
+      expect(e && [e.size, e.mtimeMs, e.ctimeMs, e.ino]).toEqual([st.size, st.mtimeMs, st.ctimeMs, st.ino % 2 ** 32]);
+    });
+  }
+
+  it('#10.1 a sparse index is read: sparse directory entries are neither tracked files nor reused (S1.1)', () => {
+    populate();
+    git(dir, ['commit', '-qm', 'one']);
+    git(dir, ['sparse-checkout', 'init', '--cone', '--sparse-index']);
+    git(dir, ['sparse-checkout', 'set', 'src/deep']);
+    const parsed = parse();
+    expect(parsed.sparse).toBe(true);
+    expect(parsed.tracked.has('run.sh')).toBe(true);
+    expect(parsed.tracked.has('src/deep/é café.md')).toBe(true);
+    for (const p of parsed.tracked) expect(p.endsWith('/')).toBe(false);
+  });
+
+  it('#10.1 a split index is refused with GIT_INDEX_UNSUPPORTED, and the tracker then uses no index (S1.1)', () => {
+    populate();
+    git(dir, ['update-index', '--split-index']);
+    writeFileSync(join(dir, 'new.txt'), 'n\n');
+    git(dir, ['add', 'new.txt']);
+    expect(codeOf(parse)).toBe('GIT_INDEX_UNSUPPORTED');
+    const tracker = new GitIndexTracker(join(dir, '.git/index'));
+    tracker.reload();
+    expect(tracker.problem?.code).toBe('GIT_INDEX_UNSUPPORTED');
+    expect(tracker.size).toBe(0);
+    expect(tracker.reusableOid('run.sh', lstatSync(join(dir, 'run.sh')), '100755')).toBeNull();
+  });
+
+  it('#10.1 a damaged index is refused with GIT_INDEX_CORRUPT (S1.1)', () => {
+    populate();
+    const file = join(dir, '.git/index');
+    const bytes = readFileSync(file);
+    bytes[100] = (bytes[100] as number) ^ 0xff;
+    expect(codeOf(() => parseGitIndex(bytes, file))).toBe('GIT_INDEX_CORRUPT');
+    expect(codeOf(() => parseGitIndex(bytes.subarray(0, 40), file))).toBe('GIT_INDEX_CORRUPT');
+  });
+
+  it("#10.1 an oid is reused only for git's stat and a non-racy entry (S1.1)", () => {
+    populate();
+    const file = join(dir, 'src/file-5.ts');
+    // Older than the index: not racy.
+    utimesSync(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    git(dir, ['add', '-A']);
+    const tracker = new GitIndexTracker(join(dir, '.git/index'));
+    expect(tracker.reload()?.changed.length).toBe(lsFiles().size);
+    const oid = lsFiles().get('src/file-5.ts')?.split(' ')[1];
+    expect(tracker.reusableOid('src/file-5.ts', lstatSync(file), '100644')).toBe(oid);
+    expect(tracker.reusableOid('src/file-5.ts', lstatSync(file), '100755')).toBeNull();
+    // Same size, new mtime: not git's stat any more.
+    writeFileSync(file, readFileSync(file, 'utf8').replace('5', '6'));
+    expect(tracker.reusableOid('src/file-5.ts', lstatSync(file), '100644')).toBeNull();
+    // Unchanged index stat: not parsed again.
+    expect(tracker.reload()).toBeNull();
+    git(dir, ['rm', '-q', '--cached', 'run.sh']);
+    expect(tracker.reload()?.changed).toEqual(['run.sh']);
+  });
+
+  it('#10.1 an entry written as late as the index itself is racy and never reused (S1.1)', () => {
+    populate();
+    const tracker = new GitIndexTracker(join(dir, '.git/index'));
+    tracker.reload();
+    const file = join(dir, 'src/file-7.ts');
+    const idx = lstatSync(join(dir, '.git/index'));
+    // Give the file the index's own mtime and record that stat in the index entry: racy.
+    utimesSync(file, idx.atime, idx.mtime);
+    git(dir, ['update-index', 'src/file-7.ts']);
+    utimesSync(join(dir, '.git/index'), idx.atime, idx.mtime);
+    tracker.reload();
+    expect(tracker.reusableOid('src/file-7.ts', lstatSync(file), '100644')).toBeNull();
+  });
+});
