@@ -1,0 +1,124 @@
+/**
+ * #10.1 (S1.1): the capture set in a repository is git's, with the user's index. Tracked files
+ * that an ignore rule matches (in an ignored directory too) are captured and restored; a file
+ * that stops being tracked is ignored again; the index's oids are reused when git's stat still
+ * holds, even when the object is missing from the store (then written from the file); an index
+ * Shadow cannot read is reported with its code and the capture goes on without it.
+ */
+import { readFileSync, rmSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Cancel, Checkpoint, RunStart, Status } from '../../shared/methods/index.js';
+import type { ShadowClient } from '../helpers/connectClient.js';
+import { connectClient } from '../helpers/connectClient.js';
+import { nativeTree } from '../helpers/gitOracle.js';
+import type { TestWorkspace } from '../helpers/testWorkspace.js';
+import { gitIn, makeTestWorkspace, writeIn } from '../helpers/testWorkspace.js';
+
+let ws: TestWorkspace;
+let client: ShadowClient | undefined;
+afterEach(async () => {
+  client?.close();
+  client = undefined;
+  await ws?.cleanup();
+});
+
+const read = (rel: string): string => readFileSync(join(ws.dir, rel), 'utf8');
+/** S1.1's oracle: `git add -A && git write-tree` from a copy of the user's index. */
+const tree = (): string => nativeTree(ws.dir, { repo: true, env: ws.env, userIndex: true });
+const lsTree = (commit: string): string[] => gitIn(ws, ['ls-tree', '-r', '--name-only', commit]).split('\n');
+
+/** A repository whose committed files include some that its .gitignore matches. */
+function setupRepo(): void {
+  ws = makeTestWorkspace({ git: true });
+  writeIn(ws, 'shadow.config.json', JSON.stringify({ autoSnapshot: { enabled: false } }));
+  writeIn(ws, '.gitignore', '*.local\nbuild/\n');
+  writeIn(ws, 'src/main.ts', 'main\n');
+  writeIn(ws, 'settings.local', 'committed settings\n');
+  writeIn(ws, 'build/keep.txt', 'committed build file\n');
+  writeIn(ws, 'build/junk.o', 'ignored, untracked\n');
+  gitIn(ws, ['add', '-A']);
+  gitIn(ws, ['add', '-f', 'settings.local', 'build/keep.txt']);
+  gitIn(ws, ['commit', '-q', '-m', 'project']);
+}
+
+describe('tracked files are captured even when ignored (#10.1, S1.1)', () => {
+  it('#10.1 a tracked file an ignore rule matches, and one in an ignored directory, are captured and restored by cancel (S1.1)', async () => {
+    setupRepo();
+    client = await connectClient(ws);
+    const s = await client.request(RunStart, { name: 'job' });
+    expect(gitIn(ws, ['rev-parse', `${s.base}^{tree}`])).toBe(tree());
+    expect(lsTree(s.base)).toEqual(expect.arrayContaining(['settings.local', 'build/keep.txt']));
+    expect(lsTree(s.base)).not.toContain('build/junk.o');
+    // The job overwrites both tracked-but-ignored files (no watcher event inside build/).
+    writeIn(ws, 'settings.local', 'the job wrote this\n');
+    writeIn(ws, 'build/keep.txt', 'the job wrote this too\n');
+    writeIn(ws, 'build/junk.o', 'ignored, rewritten by the job\n');
+    const c = await client.request(Checkpoint, {});
+    expect(c.tree).toBe(tree());
+    const r = await client.request(Cancel, { reason: 'user_cancel' });
+    expect(r.status).toBe('cancelled');
+    expect(r.restored).toEqual(expect.arrayContaining(['settings.local', 'build/keep.txt']));
+    expect(read('settings.local')).toBe('committed settings\n');
+    expect(read('build/keep.txt')).toBe('committed build file\n');
+    // Ignored and untracked: never touched by a restore (S1.8).
+    expect(read('build/junk.o')).toBe('ignored, rewritten by the job\n');
+  });
+
+  it('#10.1 a file that stops being tracked (git rm --cached) is ignored again; tracked again, captured again (S1.1)', async () => {
+    setupRepo();
+    client = await connectClient(ws);
+    const first = await client.request(Checkpoint, {});
+    expect(lsTree(first.commit)).toEqual(expect.arrayContaining(['settings.local', 'build/keep.txt']));
+    gitIn(ws, ['rm', '-q', '--cached', 'settings.local', 'build/keep.txt']);
+    const second = await client.request(Checkpoint, {});
+    expect(second.tree).toBe(tree());
+    expect(lsTree(second.commit)).not.toContain('settings.local');
+    expect(lsTree(second.commit)).not.toContain('build/keep.txt');
+    gitIn(ws, ['add', '-f', 'build/keep.txt']);
+    const third = await client.request(Checkpoint, {});
+    expect(third.tree).toBe(tree());
+    expect(lsTree(third.commit)).toContain('build/keep.txt');
+  });
+
+  it("#10.1 the first checkpoint in an existing repository reuses the index's oids instead of hashing (S1.1, S1.4)", async () => {
+    ws = makeTestWorkspace({ git: true });
+    writeIn(ws, 'shadow.config.json', JSON.stringify({ autoSnapshot: { enabled: false } }));
+    const past = new Date(Date.now() - 120_000);
+    for (let i = 0; i < 60; i++) {
+      writeIn(ws, `lib/f${i}.js`, `module.exports = ${i};\n`);
+      utimesSync(join(ws.dir, `lib/f${i}.js`), past, past);
+    }
+    utimesSync(join(ws.dir, 'shadow.config.json'), past, past);
+    gitIn(ws, ['add', '-A']);
+    gitIn(ws, ['commit', '-q', '-m', 'lib']);
+    // A blob the index names but the store lacks (as in a partial clone): written from the file.
+    const oid = gitIn(ws, ['rev-parse', ':lib/f7.js']);
+    rmSync(join(ws.dir, '.git/objects', oid.slice(0, 2), oid.slice(2)));
+    writeIn(ws, 'new.txt', 'untracked, never hashed by git\n');
+    client = await connectClient(ws);
+    const c = await client.request(Checkpoint, {});
+    // Everything but the untracked file came from the index (git's racy rule holds for the rest).
+    expect(c.files).toBe(62);
+    expect(c.hashed).toBeLessThanOrEqual(3);
+    expect(c.tree).toBe(nativeTree(ws.dir, { repo: true, env: ws.env }));
+    expect(gitIn(ws, ['cat-file', '-t', oid])).toBe('blob');
+    gitIn(ws, ['fsck', '--no-dangling']);
+  });
+
+  it('#10.1 an index Shadow does not read (split index) is a coded problem in status; the capture goes on without it (S1.1)', async () => {
+    setupRepo();
+    gitIn(ws, ['update-index', '--split-index']);
+    client = await connectClient(ws);
+    const c = await client.request(Checkpoint, {});
+    // Without the index: git's ignore rules alone, as with a throwaway index.
+    expect(c.tree).toBe(nativeTree(ws.dir, { repo: true, env: ws.env }));
+    const st = await client.request(Status, {});
+    expect(st.problems?.map((p) => p.code)).toContain('GIT_INDEX_UNSUPPORTED');
+    // Back to a plain index: used again at the next checkpoint.
+    gitIn(ws, ['update-index', '--no-split-index']);
+    const again = await client.request(Checkpoint, {});
+    expect(again.tree).toBe(tree());
+    expect((await client.request(Status, {})).problems ?? []).toEqual([]);
+  });
+});
