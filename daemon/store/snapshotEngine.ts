@@ -158,7 +158,11 @@ export class SnapshotEngine {
     const before = first ? this.exclusive(first) : undefined;
     // The scan's failure (SHUTTING_DOWN when stopped early, an unreadable tree) must not be an
     // unhandled rejection, which would kill the daemon: refresh() has asked for a rescan next time.
-    void this.exclusive(async () => this.refresh()).catch((err: unknown) => {
+    void this.exclusive(async () => {
+      const { hashed } = await this.refresh();
+      // How much of the tree git had already hashed for us (S1.1: the index's oids reused).
+      this.opts.logger.info({ files: this.index.size, hashed, reused: this.scanner.stats.reused, gitIndex: this.gitIndex.size }, 'first scan done');
+    }).catch((err: unknown) => {
       if (!this.closed) this.opts.logger.error({ err: String(err) }, 'initial scan failed; the next checkpoint rescans');
     });
     return before;
