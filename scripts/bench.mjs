@@ -2,12 +2,14 @@
 /**
  * `npm run bench`: Shadow side by side with native git, same files, same machine, same run.
  *
- *   node scripts/bench.mjs [--quick] [--sizes 10000,100000] [--runs N] [--max-minutes M] [--no-write] [--build] [--cancel-only]
+ *   node scripts/bench.mjs [--quick] [--sizes 10000,100000] [--runs N] [--max-minutes M] [--no-write] [--build] [--cancel-only] [--existing-only]
  *
  * Scenarios (targets in docs/BENCHMARKS.md): node start-up baseline; `shadowctl status` round trip;
  * incremental checkpoint (10 files changed) vs a warm `git add -A && git write-tree`; cold first
  * snapshot (daemon start included) vs git with a fresh index and object store; daemon RSS; issue #3:
- * `shadowctl cancel` of a run on a 5k-file repository (scripts/benchCancel.mjs).
+ * `shadowctl cancel` of a run on a 5k-file repository (scripts/benchCancel.mjs); issue #10: first
+ * checkpoint in an existing repository whose index is current vs git from a copy of that index
+ * (scripts/benchExistingRepo.mjs; `--existing-only` runs just that one at each size).
  * Every timed command is a child process spawned the same way (spawnSync) on both sides.
  * The results section of docs/BENCHMARKS.md is rewritten at the end (unless --no-write).
  */
@@ -21,6 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mulberry32 } from './prng.mjs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { scenarioCancel } from './benchCancel.mjs';
+import { scenarioExistingRepo } from './benchExistingRepo.mjs';
 import { writeReport } from './benchReport.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,7 +38,7 @@ const HEAVY = ['isomorphic-git', 'chokidar', 'zod', 'node-ipc', 'pino'];
 // ---------------------------------------------------------------- options
 
 function parseOptions(argv) {
-  const o = { quick: false, sizes: null, runs: null, maxMinutes: 30, write: true, build: false, cancelOnly: false };
+  const o = { quick: false, sizes: null, runs: null, maxMinutes: 30, write: true, build: false, cancelOnly: false, existingOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -45,8 +48,9 @@ function parseOptions(argv) {
     else if (a === '--no-write') o.write = false;
     else if (a === '--build') o.build = true;
     else if (a === '--cancel-only') o.cancelOnly = true;
+    else if (a === '--existing-only') o.existingOnly = true;
     else {
-      console.error(`unknown option ${a}\nusage: node scripts/bench.mjs [--quick] [--sizes 10000,100000] [--runs N] [--max-minutes M] [--no-write] [--build] [--cancel-only]`);
+      console.error(`unknown option ${a}\nusage: node scripts/bench.mjs [--quick] [--sizes 10000,100000] [--runs N] [--max-minutes M] [--no-write] [--build] [--cancel-only] [--existing-only]`);
       process.exit(2);
     }
   }
@@ -58,6 +62,7 @@ function parseOptions(argv) {
     if (kind === 'startup') return base * 2;
     if (kind === 'cancel') return Math.max(5, base);
     if (kind === 'cancelBig') return Math.max(5, Math.round(base / 3));
+    if (kind === 'existing') return Math.max(3, Math.round(base / (n >= 50_000 ? 3 : 2)));
     const big = n >= 50_000;
     if (kind === 'cold') return Math.max(2, Math.round(base / (big ? 5 : 3)));
     return big ? Math.max(3, Math.round(base / 2)) : base;
@@ -487,11 +492,13 @@ async function main() {
   progress(`machine: ${results.machine.nproc} cpus, node ${results.machine.node}, ${results.machine.git}; page cache drop ${canDrop ? 'works' : 'NOT available'}`);
   try {
     // Issue #3 first: small and quick, so the time budget never skips it.
-    progress('[issue #3] cancel a run: 5000 files, 100 edited, 50 created');
-    live.add(join(tmp, 'ws-cancel'));
-    results.cancel = await scenarioCancel({ tmp, env, runs: opts.runsFor('cancel') });
-    live.delete(join(tmp, 'ws-cancel'));
-    rmSync(join(tmp, 'ws-cancel'), { recursive: true, force: true });
+    if (!opts.existingOnly) {
+      progress('[issue #3] cancel a run: 5000 files, 100 edited, 50 created');
+      live.add(join(tmp, 'ws-cancel'));
+      results.cancel = await scenarioCancel({ tmp, env, runs: opts.runsFor('cancel') });
+      live.delete(join(tmp, 'ws-cancel'));
+      rmSync(join(tmp, 'ws-cancel'), { recursive: true, force: true });
+    }
     for (const n of opts.sizes) {
       if (Date.now() > deadline) {
         results.truncated = true;
@@ -504,6 +511,14 @@ async function main() {
       const r = { n, dirs: 0 };
       r.dirs = spawnSync('find', [ws, '-type', 'd', '-not', '-path', '*/.git*']).stdout.toString().trim().split('\n').length;
       live.add(ws);
+      if (opts.existingOnly) {
+        progress(`[${n}] first checkpoint in an existing repository (index current, page cache warm) vs git from a copy of the index`);
+        r.existing = scenarioExistingRepo({ ws, env, tmp, runs: opts.runsFor('existing', n) });
+        live.delete(ws);
+        rmSync(ws, { recursive: true, force: true });
+        results.sizes.push(r);
+        continue;
+      }
 
       progress(`[${n}] cold first snapshot, page cache ${canDrop ? 'dropped' : 'warm'}`);
       r.cold = scenarioCold(ws, env, tmp, opts.runsFor('cold', n), canDrop);
@@ -526,6 +541,10 @@ async function main() {
         progress(`[${n}] cancel a run: 100 edited, 50 created; vs git reset --hard + clean -fd`);
         r.cancel = await scenarioCancel({ tmp, env, runs: opts.runsFor('cancelBig'), n, ws, files, withNative: true });
       }
+      // Last: it commits and repacks the workspace.
+      progress(`[${n}] first checkpoint in an existing repository (index current, page cache warm) vs git from a copy of the index`);
+      gitInit(ws);
+      r.existing = scenarioExistingRepo({ ws, env, tmp, runs: opts.runsFor('existing', n) });
       live.delete(ws);
       rmSync(ws, { recursive: true, force: true });
       results.sizes.push(r);

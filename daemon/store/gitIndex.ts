@@ -15,9 +15,53 @@
 import { createHash } from 'node:crypto';
 import { ShadowError } from '../../shared/errors.js';
 
-/** One stage-0 file entry of the index, with the stat git recorded when it hashed the file. */
+const SIGNATURE = 0x44495243; // "DIRC"
+const HASH_LEN = 20;
+const FLAG_ASSUME_VALID = 0x8000;
+const FLAG_EXTENDED = 0x4000;
+const XFLAG_SKIP_WORKTREE = 0x4000;
+const XFLAG_INTENT_TO_ADD = 0x2000;
+const MODE_GITLINK = 0o160000;
+const MODE_DIR = 0o040000;
+
+/** `offsets` value of a path tracked only as conflict stages (1–3): nothing to reuse. */
+export const NO_STAGE_0 = 0xffffffff;
+
+/**
+ * What the index says: the tracked paths, sorted, and where their stage-0 entries are in `buf`.
+ * Arrays rather than a Map: filling a Map with 100 000 new strings cost ten times the parse
+ * itself; a lookup is a binary search (`findGitIndexPath`), as git's own `index_name_pos`.
+ */
+export interface GitIndexContent {
+  version: number;
+  /** The file's bytes: entries are decoded from them on demand (`gitIndexEntry`). */
+  buf: Buffer;
+  /** Every tracked file or symlink path once (gitlinks and sparse directories left out), in JS string order. */
+  paths: string[];
+  /** For `paths[i]`, the offset of its stage-0 entry in `buf`, or NO_STAGE_0. */
+  offsets: Uint32Array;
+  /** Whether the index is sparse (`sdir`): some directories are single entries. */
+  sparse: boolean;
+}
+
+/** The position of `path` in `content.paths`, or -1. */
+export function findGitIndexPath(content: GitIndexContent, path: string): number {
+  const paths = content.paths;
+  let lo = 0;
+  let hi = paths.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const p = paths[mid] as string;
+    if (p === path) return mid;
+    if (p < path) lo = mid + 1;
+    else hi = mid;
+  }
+  return -1;
+}
+
+/** One stage-0 entry, with the stat git recorded when it hashed the file. */
 export interface GitIndexEntry {
-  /** 0o100644, 0o100755, 0o120000 or 0o160000 (gitlink). */
+  /** 0o100644, 0o100755 or 0o120000. */
   mode: number;
   oid: string;
   /** Size truncated to 32 bits, as git stores it. */
@@ -31,25 +75,21 @@ export interface GitIndexEntry {
   unusable: boolean;
 }
 
-/** What the index says: the tracked paths and their stage-0 entries. */
-export interface GitIndexContent {
-  version: number;
-  /** Every path with an entry, any stage (a conflicted file is tracked too), gitlinks and sparse directories excluded. */
-  tracked: Set<string>;
-  /** Stage-0 entries of files and symlinks, by path. */
-  entries: Map<string, GitIndexEntry>;
-  /** Whether the index is sparse (`sdir`): some directories are single entries. */
-  sparse: boolean;
+/** Decodes the entry at `off` (an offset from `GitIndexContent.entries`). */
+export function gitIndexEntry(buf: Buffer, off: number): GitIndexEntry {
+  const flags = buf.readUInt16BE(off + 60);
+  const xflags = flags & FLAG_EXTENDED ? buf.readUInt16BE(off + 62) : 0;
+  return {
+    mode: buf.readUInt32BE(off + 24),
+    oid: buf.toString('hex', off + 40, off + 60),
+    size: buf.readUInt32BE(off + 36),
+    mtimeMs: buf.readUInt32BE(off + 8) * 1000 + buf.readUInt32BE(off + 12) / 1e6,
+    ctimeMs: buf.readUInt32BE(off) * 1000 + buf.readUInt32BE(off + 4) / 1e6,
+    ino: buf.readUInt32BE(off + 20),
+    unusable: (flags & FLAG_ASSUME_VALID) !== 0 || (xflags & (XFLAG_SKIP_WORKTREE | XFLAG_INTENT_TO_ADD)) !== 0,
+  };
 }
 
-const SIGNATURE = 0x44495243; // "DIRC"
-const HASH_LEN = 20;
-const FLAG_ASSUME_VALID = 0x8000;
-const FLAG_EXTENDED = 0x4000;
-const XFLAG_SKIP_WORKTREE = 0x4000;
-const XFLAG_INTENT_TO_ADD = 0x2000;
-const MODE_GITLINK = 0o160000;
-const MODE_DIR = 0o040000;
 
 function corrupt(file: string, why: string, details: Record<string, unknown> = {}): ShadowError {
   return new ShadowError('GIT_INDEX_CORRUPT', `git index ${file} is damaged (${why}); it is not used`, { file, ...details });
@@ -69,22 +109,21 @@ export function parseGitIndex(buf: Buffer, file: string): GitIndexContent {
   checkTrailer(buf, file);
   const end = buf.length - HASH_LEN;
   const count = buf.readUInt32BE(8);
-  const tracked = new Set<string>();
-  const entries = new Map<string, GitIndexEntry>();
+  const paths: string[] = [];
+  const offsets = new Uint32Array(count);
   let sparse = false;
   let off = 12;
   // v4: each name is the previous one cut by N bytes, plus a suffix; kept as bytes (UTF-8 or not).
-  let prev = Buffer.alloc(0);
+  let prev = Buffer.alloc(256);
   let prevLen = 0;
+  let last = '';
   for (let i = 0; i < count; i++) {
     if (off + 62 > end) throw corrupt(file, 'truncated entry', { entry: i });
     const start = off;
     const flags = buf.readUInt16BE(off + 60);
     let nameStart = off + 62;
-    let xflags = 0;
     if (flags & FLAG_EXTENDED) {
       if (version < 3) throw corrupt(file, 'extended flags in a version 2 index', { entry: i });
-      xflags = buf.readUInt16BE(nameStart);
       nameStart += 2;
     }
     let path: string;
@@ -101,7 +140,7 @@ export function parseGitIndex(buf: Buffer, file: string): GitIndexContent {
       const keep = prevLen - strip;
       const suffix = nul - p;
       if (prev.length < keep + suffix) {
-        const grown = Buffer.alloc(Math.max(256, (keep + suffix) * 2));
+        const grown = Buffer.alloc((keep + suffix) * 2);
         prev.copy(grown, 0, 0, keep);
         prev = grown;
       }
@@ -110,32 +149,45 @@ export function parseGitIndex(buf: Buffer, file: string): GitIndexContent {
       path = prev.toString('utf8', 0, prevLen);
       off = nul + 1;
     } else {
-      const nul = buf.indexOf(0, nameStart);
-      if (nul < 0 || nul >= end) throw corrupt(file, 'unterminated name', { entry: i });
+      // The 12-bit length is exact below 0xFFF; past it, the name ends at its NUL.
+      const len = flags & 0xfff;
+      const nul = len < 0xfff ? nameStart + len : buf.indexOf(0, nameStart);
+      if (nul < 0 || nul >= end || buf[nul] !== 0) throw corrupt(file, 'unterminated name', { entry: i });
       path = buf.toString('utf8', nameStart, nul);
       // Entries are padded with 1 to 8 NULs to a multiple of 8 bytes from their start.
       off += (nul - off + 8) & ~7;
     }
     const mode = buf.readUInt32BE(start + 24);
-    if (mode === MODE_DIR || path.endsWith('/')) {
+    if (mode === MODE_DIR) {
       sparse = true;
       continue;
     }
     if (mode === MODE_GITLINK) continue;
-    tracked.add(path);
-    if ((flags >> 12) & 3) continue; // a conflict stage: no stage-0 content to reuse
-    entries.set(path, {
-      mode,
-      oid: buf.toString('hex', start + 40, start + 60),
-      size: buf.readUInt32BE(start + 36),
-      mtimeMs: buf.readUInt32BE(start + 8) * 1000 + buf.readUInt32BE(start + 12) / 1e6,
-      ctimeMs: buf.readUInt32BE(start) * 1000 + buf.readUInt32BE(start + 4) / 1e6,
-      ino: buf.readUInt32BE(start + 20),
-      unusable: (flags & FLAG_ASSUME_VALID) !== 0 || (xflags & (XFLAG_SKIP_WORKTREE | XFLAG_INTENT_TO_ADD)) !== 0,
-    });
+    // A path's stages are consecutive; a conflict stage (1-3) has no content to reuse.
+    const stage0 = ((flags >> 12) & 3) === 0;
+    if (path !== last) {
+      offsets[paths.length] = stage0 ? start : NO_STAGE_0;
+      paths.push(path);
+      last = path;
+    } else if (stage0) {
+      offsets[paths.length - 1] = start;
+    }
   }
   sparse = readExtensions(buf, off, end, file) || sparse;
-  return { version, tracked, entries, sparse };
+  return { version, buf, ...inJsOrder(paths, offsets.subarray(0, paths.length)), sparse };
+}
+
+/**
+ * git sorts by bytes (UTF-8: code points), JS strings compare by UTF-16 units: the two orders
+ * differ only between a name with a character past U+FFFF and one with U+E000–U+FFFF at the same
+ * place. Checked in one pass; sorted only then.
+ */
+function inJsOrder(paths: string[], offsets: Uint32Array): { paths: string[]; offsets: Uint32Array } {
+  let ordered = true;
+  for (let i = 1; i < paths.length && ordered; i++) ordered = (paths[i - 1] as string) < (paths[i] as string);
+  if (ordered) return { paths, offsets };
+  const order = paths.map((_, i) => i).sort((a, b) => ((paths[a] as string) < (paths[b] as string) ? -1 : 1));
+  return { paths: order.map((i) => paths[i] as string), offsets: Uint32Array.from(order, (i) => offsets[i] as number) };
 }
 
 /** Checks the trailing SHA-1 of everything before it (all zeroes: written with index.skipHash). */

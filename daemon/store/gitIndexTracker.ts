@@ -11,11 +11,11 @@ import { readFileSync, statSync } from 'node:fs';
 import type { WireError } from '../../shared/errors.js';
 import { ShadowError } from '../../shared/errors.js';
 import type { FileMode } from './flatTree.js';
-import type { GitIndexContent, GitIndexEntry } from './gitIndex.js';
-import { parseGitIndex } from './gitIndex.js';
+import type { GitIndexContent } from './gitIndex.js';
+import { findGitIndexPath, gitIndexEntry, NO_STAGE_0, parseGitIndex } from './gitIndex.js';
 import type { IgnoreRules } from './ignoreRules.js';
 
-const EMPTY: GitIndexContent = { version: 0, tracked: new Set(), entries: new Map(), sparse: false };
+const EMPTY: GitIndexContent = { version: 0, buf: Buffer.alloc(0), paths: [], offsets: new Uint32Array(0), sparse: false };
 const MODE_BITS: Record<FileMode, number> = { '100644': 0o100644, '100755': 0o100755, '120000': 0o120000 };
 
 /** What changed in the tracked set at a reload: paths to examine again. */
@@ -27,8 +27,6 @@ export interface TrackedChange {
 /** Loads and caches `<gitDir>/index`. */
 export class GitIndexTracker {
   private content: GitIndexContent = EMPTY;
-  /** Tracked paths sorted, for the paths below a directory. */
-  private sorted: string[] = [];
   private statKey = '';
   /** The index file's mtime: an entry modified at or after it is racy (git's rule), never reused. */
   private indexMtimeMs = 0;
@@ -74,33 +72,47 @@ export class GitIndexTracker {
   }
 
   private use(content: GitIndexContent, mtimeMs: number, problem: WireError | null): TrackedChange | null {
-    const before = this.content.tracked;
-    const after = content.tracked;
+    const before = this.content;
     this.content = content;
     this.indexMtimeMs = mtimeMs;
     this.problem = problem;
+    // Both lists are sorted: one merge pass finds the paths in only one of them.
     const changed: string[] = [];
-    for (const p of after) if (!before.has(p)) changed.push(p);
-    for (const p of before) if (!after.has(p)) changed.push(p);
+    const [x, y] = [before.paths, content.paths];
+    let i = 0;
+    let j = 0;
+    while (i < x.length || j < y.length) {
+      const a = x[i];
+      const b = y[j];
+      if (a === b) {
+        i++;
+        j++;
+      } else if (b === undefined || (a !== undefined && a < b)) {
+        changed.push(a as string);
+        i++;
+      } else {
+        changed.push(b);
+        j++;
+      }
+    }
     if (changed.length === 0) return null;
-    this.sorted = [...after].sort();
     this.generation++;
     return { changed };
   }
 
   /** Whether git tracks `path` (a file or symlink; any stage). */
   has(path: string): boolean {
-    return this.content.tracked.has(path);
+    return tracks(this.content, path);
   }
 
   /** How many paths are tracked. */
   get size(): number {
-    return this.content.tracked.size;
+    return this.content.paths.length;
   }
 
-  /** Every tracked path (files and symlinks). */
-  paths(): readonly string[] {
-    return this.sorted;
+  /** Every tracked path, sorted. */
+  private get sorted(): string[] {
+    return this.content.paths;
   }
 
   /** Tracked paths strictly below directory `dir` ('' = all). */
@@ -131,8 +143,11 @@ export class GitIndexTracker {
    * hide a change); otherwise null and the caller hashes.
    */
   reusableOid(path: string, st: Stats, mode: FileMode): string | null {
-    const e: GitIndexEntry | undefined = this.content.entries.get(path);
-    if (!e || e.unusable || e.mode !== MODE_BITS[mode]) return null;
+    const i = findGitIndexPath(this.content, path);
+    const off = i < 0 ? NO_STAGE_0 : (this.content.offsets[i] as number);
+    if (off === NO_STAGE_0) return null;
+    const e = gitIndexEntry(this.content.buf, off);
+    if (e.unusable || e.mode !== MODE_BITS[mode]) return null;
     if (st.size !== e.size || st.size > 0xffffffff) return null;
     if (st.mtimeMs !== e.mtimeMs || st.ctimeMs !== e.ctimeMs || st.ino % 0x100000000 !== e.ino) return null;
     if (e.mtimeMs >= this.indexMtimeMs) return null;
@@ -159,7 +174,7 @@ export class GitIndexTracker {
       return v;
     };
     const paths: string[] = [];
-    for (const p of this.sorted) {
+    for (const p of this.content.paths) {
       const slash = p.lastIndexOf('/');
       if (slash > 0 && hiddenDir(p.slice(0, slash))) paths.push(p);
     }
@@ -182,4 +197,8 @@ function lowerBound(sorted: string[], key: string): number {
     else hi = mid;
   }
   return lo;
+}
+
+function tracks(content: GitIndexContent, path: string): boolean {
+  return findGitIndexPath(content, path) >= 0;
 }

@@ -2,7 +2,8 @@ import { lstatSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileS
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ShadowError } from '../../shared/errors.js';
-import { parseGitIndex } from '../../daemon/store/gitIndex.js';
+import type { GitIndexEntry } from '../../daemon/store/gitIndex.js';
+import { findGitIndexPath, gitIndexEntry, NO_STAGE_0, parseGitIndex } from '../../daemon/store/gitIndex.js';
 import { GitIndexTracker } from '../../daemon/store/gitIndexTracker.js';
 import { git } from '../helpers/gitOracle.js';
 import { makeTempDir } from '../helpers/tempDir.js';
@@ -65,15 +66,43 @@ describe('git index reader (#10.1, S1.1)', () => {
       const parsed = parse();
       expect(parsed.version).toBe(version);
       const expected = lsFiles();
-      expect([...parsed.tracked].sort()).toEqual([...expected.keys()].sort());
-      for (const [path, e] of parsed.entries) expect(`${e.mode.toString(8)} ${e.oid}`).toBe(expected.get(path));
-      if (version === 3) expect(parsed.entries.get('later.txt')?.unusable).toBe(true);
+      expect([...parsed.paths].sort()).toEqual([...expected.keys()].sort());
+      const entry = (path: string): GitIndexEntry | undefined => {
+        const i = findGitIndexPath(parsed, path);
+        return i < 0 || parsed.offsets[i] === NO_STAGE_0 ? undefined : gitIndexEntry(parsed.buf, parsed.offsets[i] as number);
+      };
+      for (const path of parsed.paths) expect(`${entry(path)?.mode.toString(8)} ${entry(path)?.oid}`).toBe(expected.get(path));
+      if (version === 3) expect(entry('later.txt')?.unusable).toBe(true);
       // The recorded stat is the file's own (git hashed it with this stat).
       const st = lstatSync(join(dir, 'src/file-3.ts'));
-      const e = parsed.entries.get('src/file-3.ts');
+      const e = entry('src/file-3.ts');
       expect(e && [e.size, e.mtimeMs, e.ctimeMs, e.ino]).toEqual([st.size, st.mtimeMs, st.ctimeMs, st.ino % 2 ** 32]);
     });
   }
+
+  it('#10.1 a conflicted path is tracked, with no oid to reuse (S1.1)', () => {
+    writeFileSync(join(dir, 'c.txt'), 'base\n');
+    git(dir, ['add', '-A']);
+    git(dir, ['commit', '-qm', 'base']);
+    git(dir, ['checkout', '-qb', 'other']);
+    writeFileSync(join(dir, 'c.txt'), 'other\n');
+    git(dir, ['commit', '-qam', 'other']);
+    git(dir, ['checkout', '-q', '-']);
+    writeFileSync(join(dir, 'c.txt'), 'main\n');
+    git(dir, ['commit', '-qam', 'main']);
+    try {
+      git(dir, ['merge', '-q', 'other']);
+    } catch {
+      // the conflict is the point
+    }
+    const parsed = parse();
+    expect(parsed.paths).toEqual(['c.txt']);
+    expect(parsed.offsets[0]).toBe(NO_STAGE_0);
+    const tracker = new GitIndexTracker(join(dir, '.git/index'));
+    tracker.reload();
+    expect(tracker.has('c.txt')).toBe(true);
+    expect(tracker.reusableOid('c.txt', lstatSync(join(dir, 'c.txt')), '100644')).toBeNull();
+  });
 
   it('#10.1 a sparse index is read: sparse directory entries are neither tracked files nor reused (S1.1)', () => {
     populate();
@@ -82,9 +111,9 @@ describe('git index reader (#10.1, S1.1)', () => {
     git(dir, ['sparse-checkout', 'set', 'src/deep']);
     const parsed = parse();
     expect(parsed.sparse).toBe(true);
-    expect(parsed.tracked.has('run.sh')).toBe(true);
-    expect(parsed.tracked.has('src/deep/é café.md')).toBe(true);
-    for (const p of parsed.tracked) expect(p.endsWith('/')).toBe(false);
+    expect(parsed.paths).toContain('run.sh');
+    expect(parsed.paths).toContain('src/deep/é café.md');
+    for (const p of parsed.paths) expect(p.endsWith('/')).toBe(false);
   });
 
   it('#10.1 a split index is refused with GIT_INDEX_UNSUPPORTED, and the tracker then uses no index (S1.1)', () => {
