@@ -15,7 +15,7 @@ import { WorkspaceWatcher } from '../watcher/workspaceWatcher.js';
 import { CheckpointReader } from './checkpointReader.js';
 import type { CheckpointMeta } from './commitCodec.js';
 import { encodeCommit } from './commitCodec.js';
-import { LooseObjectWriter } from './gitObjects.js';
+import { hashObject, LooseObjectWriter } from './gitObjects.js';
 import { GitIndexTracker } from './gitIndexTracker.js';
 import type { GuardDeps } from './objectGuard.js';
 import { confirmCommitted, treeObjectsReady, waitForGc } from './objectGuard.js';
@@ -239,7 +239,12 @@ export class SnapshotEngine {
   /** The root tree of the index, writing trees that do not exist yet. */
   writeTree(): string {
     return this.index.rootTree((entries) => {
-      const oid = this.writer.write('tree', encodeTree(entries));
+      const bytes = encodeTree(entries);
+      // A first checkpoint in a repository whose index is current has HEAD's trees, already in
+      // its packs: not deflated and packed again. The object guard checks every new tree on disk
+      // before and after the commit, so one a repack dropped meanwhile is written then.
+      const known = hashObject('tree', bytes);
+      const oid = this.guard.presence.inPack(known) ? known : this.writer.write('tree', bytes);
       this.guard.trees.set(oid, entries);
       return oid;
     });
