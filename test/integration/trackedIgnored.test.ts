@@ -11,7 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Cancel, Checkpoint, RunStart, Status } from '../../shared/methods/index.js';
 import type { ShadowClient } from '../helpers/connectClient.js';
 import { connectClient } from '../helpers/connectClient.js';
-import { nativeTree } from '../helpers/gitOracle.js';
+import { git, nativeTree } from '../helpers/gitOracle.js';
+import { makeTempDir } from '../helpers/tempDir.js';
 import { waitFor } from '../helpers/waitFor.js';
 import type { TestWorkspace } from '../helpers/testWorkspace.js';
 import { gitIn, makeTestWorkspace, writeIn } from '../helpers/testWorkspace.js';
@@ -118,6 +119,30 @@ describe('tracked files are captured even when ignored (#10.1, S1.1)', () => {
     expect(c.tree).toBe(nativeTree(ws.dir, { repo: true, env: ws.env }));
     expect(gitIn(ws, ['cat-file', '-t', oid])).toBe('blob');
     gitIn(ws, ['fsck', '--no-dangling']);
+  });
+
+  it("#10.1 a linked worktree's own index decides what it tracks (S1.1)", async () => {
+    ws = makeTestWorkspace();
+    const main = makeTempDir('shadow-main-');
+    try {
+      const g = (args: string[], cwd = main.dir): string => git(cwd, args, ws.env);
+      g(['init', '-q', '-b', 'main']);
+      writeIn({ ...ws, dir: main.dir }, '.gitignore', '*.local\n');
+      writeIn({ ...ws, dir: main.dir }, 'a.txt', 'a\n');
+      g(['add', '-A']);
+      g(['commit', '-q', '-m', 'one']);
+      g(['worktree', 'add', '-q', ws.dir]);
+      writeIn(ws, 'shadow.config.json', JSON.stringify({ autoSnapshot: { enabled: false } }));
+      writeIn(ws, 'y.local', 'force-added in the linked worktree\n');
+      g(['add', '-f', 'y.local'], ws.dir);
+      // The main worktree's index never tracks y.local: only the linked one's may decide.
+      client = await connectClient(ws);
+      const c = await client.request(Checkpoint, {});
+      expect(lsTree(c.commit)).toContain('y.local');
+      expect(c.tree).toBe(tree());
+    } finally {
+      main.cleanup();
+    }
   });
 
   it('#10.1 an index Shadow does not read (split index) is a coded problem in status; the capture goes on without it (S1.1)', async () => {
