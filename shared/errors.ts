@@ -59,9 +59,9 @@ export const ERROR_CODES = {
   SHUTTING_DOWN: 'failure',
   /** A file of the state folder (restore journal, run record) is corrupt: it was set aside, not used; details name it. */
   STATE_CORRUPT: 'failure',
-  /** The user's git index is damaged (checksum, truncation): not used; tracked-but-ignored files are not captured and no oid is reused until git rewrites it. */
+  /** The user's git index is damaged (checksum, truncation, a split index's shared index missing): not used; tracked-but-ignored files are not captured and no oid is reused until git rewrites it. */
   GIT_INDEX_CORRUPT: 'failure',
-  /** The user's git index uses a format Shadow does not read (split index, unknown version or required extension): not used, as for GIT_INDEX_CORRUPT. */
+  /** The user's git index uses a format Shadow does not read (unknown version or required extension): not used, as for GIT_INDEX_CORRUPT. */
   GIT_INDEX_UNSUPPORTED: 'failure',
   /** An unexpected internal failure; details say where. */
   INTERNAL: 'failure',

@@ -7,13 +7,15 @@
  * Optional extensions (upper-case signature: TREE, REUC, UNTR, FSMN, EOIE, IEOT, ...) are skipped
  * by their size. Of the required ones (lower-case), `sdir` (sparse index) is read: its sparse
  * directory entries stand for whole directories not checked out and are neither tracked files nor
- * reusable. A split index (`link`) and any other required extension are refused with
- * GIT_INDEX_UNSUPPORTED: the caller then uses no index at all rather than half of one. The
+ * reusable; `link` (split index) is merged with its shared index (gitSplitIndex.ts). Any other
+ * required extension is refused with GIT_INDEX_UNSUPPORTED: the caller then uses no index at all
+ * rather than half of one. The
  * trailing SHA-1 is checked (all zeroes is accepted: `index.skipHash`), so a damaged file is
  * refused (GIT_INDEX_CORRUPT) rather than trusted.
  */
 import { createHash } from 'node:crypto';
 import { ShadowError } from '../../shared/errors.js';
+import { readSplitIndex } from './gitSplitIndex.js';
 
 const SIGNATURE = 0x44495243; // "DIRC"
 const HASH_LEN = 20;
@@ -95,11 +97,19 @@ function corrupt(file: string, why: string, details: Record<string, unknown> = {
   return new ShadowError('GIT_INDEX_CORRUPT', `git index ${file} is damaged (${why}); it is not used`, { file, ...details });
 }
 
+/** What an index file's extensions say. */
+interface Extensions {
+  sparse: boolean;
+  /** The body of a `link` extension (split index), or null. */
+  link: Buffer | null;
+}
+
 /**
- * Parses an index file's bytes. Throws GIT_INDEX_CORRUPT (bad header, checksum, truncation) or
- * GIT_INDEX_UNSUPPORTED (version, split index, unknown required extension); `file` only names it.
+ * Walks the entries of an index file, checking its header and trailer, and calls `visit` for each
+ * (its name decoded, its offset, its flags and mode). Throws GIT_INDEX_CORRUPT or, for a version it
+ * does not know or an unknown required extension, GIT_INDEX_UNSUPPORTED.
  */
-export function parseGitIndex(buf: Buffer, file: string): GitIndexContent {
+function walkIndex(buf: Buffer, file: string, visit: (path: string, start: number, flags: number, mode: number) => void): { version: number; ext: Extensions } {
   if (buf.length < 12 + HASH_LEN) throw corrupt(file, 'too short');
   if (buf.readUInt32BE(0) !== SIGNATURE) throw corrupt(file, 'no DIRC signature');
   const version = buf.readUInt32BE(4);
@@ -109,14 +119,10 @@ export function parseGitIndex(buf: Buffer, file: string): GitIndexContent {
   checkTrailer(buf, file);
   const end = buf.length - HASH_LEN;
   const count = buf.readUInt32BE(8);
-  const paths: string[] = [];
-  const offsets = new Uint32Array(count);
-  let sparse = false;
   let off = 12;
   // v4: each name is the previous one cut by N bytes, plus a suffix; kept as bytes (UTF-8 or not).
   let prev = Buffer.alloc(256);
   let prevLen = 0;
-  let last = '';
   for (let i = 0; i < count; i++) {
     if (off + 62 > end) throw corrupt(file, 'truncated entry', { entry: i });
     const start = off;
@@ -157,24 +163,88 @@ export function parseGitIndex(buf: Buffer, file: string): GitIndexContent {
       // Entries are padded with 1 to 8 NULs to a multiple of 8 bytes from their start.
       off += (nul - off + 8) & ~7;
     }
-    const mode = buf.readUInt32BE(start + 24);
+    visit(path, start, flags, buf.readUInt32BE(start + 24));
+  }
+  return { version, ext: readExtensions(buf, off, end, file) };
+}
+
+/**
+ * Parses an index file's bytes. Throws GIT_INDEX_CORRUPT (bad header, checksum, truncation) or
+ * GIT_INDEX_UNSUPPORTED (version, unknown required extension); `file` only names it. A split
+ * index is read with its shared index, which `readShared(name)` returns (`sharedindex.<hex>` in
+ * the same git dir); without `readShared` it is refused.
+ */
+export function parseGitIndex(buf: Buffer, file: string, readShared?: (name: string) => Buffer): GitIndexContent {
+  const paths: string[] = [];
+  const offsets: number[] = [];
+  let sparse = false;
+  let last = '';
+  const { version, ext } = walkIndex(buf, file, (path, start, flags, mode) => {
     if (mode === MODE_DIR) {
       sparse = true;
-      continue;
+      return;
     }
-    if (mode === MODE_GITLINK) continue;
+    if (mode === MODE_GITLINK) return;
     // A path's stages are consecutive; a conflict stage (1-3) has no content to reuse.
     const stage0 = ((flags >> 12) & 3) === 0;
-    if (path !== last) {
-      offsets[paths.length] = stage0 ? start : NO_STAGE_0;
+    if (paths.length === 0 || path !== last) {
+      offsets.push(stage0 ? start : NO_STAGE_0);
       paths.push(path);
       last = path;
     } else if (stage0) {
       offsets[paths.length - 1] = start;
     }
+  });
+  if (ext.link) {
+    if (!readShared) throw new ShadowError('GIT_INDEX_UNSUPPORTED', `git index ${file} is a split index (core.splitIndex) and its shared index cannot be read here`, { file, extension: 'link' });
+    return readSplitIndex(buf, file, ext.link, readShared);
   }
-  sparse = readExtensions(buf, off, end, file) || sparse;
-  return { version, buf, ...inJsOrder(paths, offsets.subarray(0, paths.length)), sparse };
+  return { version, buf, ...inJsOrder(paths, Uint32Array.from(offsets)), sparse: sparse || ext.sparse };
+}
+
+/** One entry of an index file as stored: its name and where its fixed part starts in `buf`. */
+export interface RawIndexEntry {
+  path: string;
+  buf: Buffer;
+  start: number;
+  flags: number;
+  mode: number;
+}
+
+/** Every entry of an index file as stored (names of split-index replacements are empty), and its extensions. */
+export function rawIndexEntries(buf: Buffer, file: string): { version: number; entries: RawIndexEntry[]; sparse: boolean; link: Buffer | null } {
+  const entries: RawIndexEntry[] = [];
+  const { version, ext } = walkIndex(buf, file, (path, start, flags, mode) => entries.push({ path, buf, start, flags, mode }));
+  return { version, entries, sparse: ext.sparse, link: ext.link };
+}
+
+/**
+ * Builds a GitIndexContent from merged entries (a split index with its shared one): sorted by
+ * name then stage as git keeps them, each entry's fixed part (stat, oid, flags: 64 bytes) copied
+ * into one new buffer.
+ */
+export function contentFromEntries(version: number, entries: RawIndexEntry[], sparse: boolean): GitIndexContent {
+  const stage = (e: RawIndexEntry): number => (e.flags >> 12) & 3;
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : stage(a) - stage(b)));
+  const buf = Buffer.alloc(entries.length * 64);
+  const paths: string[] = [];
+  const offsets: number[] = [];
+  entries.forEach((e, i) => {
+    if (e.mode === MODE_DIR) {
+      sparse = true;
+      return;
+    }
+    if (e.mode === MODE_GITLINK) return;
+    e.buf.copy(buf, i * 64, e.start, e.start + 64);
+    const stage0 = stage(e) === 0;
+    if (paths.length === 0 || paths[paths.length - 1] !== e.path) {
+      offsets.push(stage0 ? i * 64 : NO_STAGE_0);
+      paths.push(e.path);
+    } else if (stage0) {
+      offsets[paths.length - 1] = i * 64;
+    }
+  });
+  return { version, buf, paths, offsets: Uint32Array.from(offsets), sparse };
 }
 
 /**
@@ -199,22 +269,21 @@ function checkTrailer(buf: Buffer, file: string): void {
   if (!sum.equals(trailer)) throw corrupt(file, 'checksum mismatch');
 }
 
-/** Walks the extensions; returns whether `sdir` is present. Refuses `link` and unknown required ones. */
-function readExtensions(buf: Buffer, off: number, end: number, file: string): boolean {
-  let sparse = false;
+/** Walks the extensions: notes `sdir` and `link`, refuses unknown required ones. */
+function readExtensions(buf: Buffer, off: number, end: number, file: string): Extensions {
+  const ext: Extensions = { sparse: false, link: null };
   while (off < end) {
     if (off + 8 > end) throw corrupt(file, 'truncated extension header');
     const sig = buf.toString('latin1', off, off + 4);
     const size = buf.readUInt32BE(off + 4);
     if (off + 8 + size > end) throw corrupt(file, `truncated extension ${sig}`);
     const first = sig.charCodeAt(0);
-    if (sig === 'sdir') sparse = true;
-    else if (sig === 'link') {
-      throw new ShadowError('GIT_INDEX_UNSUPPORTED', `git index ${file} is a split index (core.splitIndex); Shadow does not read split indexes`, { file, extension: sig });
-    } else if (!(first >= 65 && first <= 90)) {
+    if (sig === 'sdir') ext.sparse = true;
+    else if (sig === 'link') ext.link = buf.subarray(off + 8, off + 8 + size);
+    else if (!(first >= 65 && first <= 90)) {
       throw new ShadowError('GIT_INDEX_UNSUPPORTED', `git index ${file} has a required extension ${JSON.stringify(sig)} that Shadow does not know`, { file, extension: sig });
     }
     off += 8 + size;
   }
-  return sparse;
+  return ext;
 }

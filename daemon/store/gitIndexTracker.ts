@@ -2,12 +2,13 @@
  * The user's git index as the capture set sees it (S1.1): tracked paths (captured even when
  * ignored) and the oids git hashed, reusable while a file's stat matches git's record. The file
  * is parsed again only when its own stat changes (the user ran git add, checkout, commit...), so
- * a checkpoint costs one stat of it. An index that cannot be read (damaged, split, an unknown
- * required extension) is not used at all: `problem` says why, and the capture falls back to the
+ * a checkpoint costs one stat of it. An index that cannot be read (damaged, a missing shared
+ * index, an unknown version or required extension) is not used at all: `problem` says why, and the capture falls back to the
  * ignore rules alone and hashes every file.
  */
 import type { Stats } from 'node:fs';
 import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { WireError } from '../../shared/errors.js';
 import { ShadowError } from '../../shared/errors.js';
 import type { FileMode } from './flatTree.js';
@@ -56,7 +57,8 @@ export class GitIndexTracker {
     if (!st) return this.use(EMPTY, 0, null);
     let content: GitIndexContent;
     try {
-      content = parseGitIndex(readFileSync(this.file), this.file);
+      const dir = dirname(this.file);
+      content = parseGitIndex(readFileSync(this.file), this.file, (name) => readFileSync(join(dir, name)));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return this.use(EMPTY, 0, null);

@@ -2,10 +2,12 @@
  * #10.1 (S1.1): the capture set in a repository is git's, with the user's index. Tracked files
  * that an ignore rule matches (in an ignored directory too) are captured and restored; a file
  * that stops being tracked is ignored again; the index's oids are reused when git's stat still
- * holds, even when the object is missing from the store (then written from the file); an index
- * Shadow cannot read is reported with its code and the capture goes on without it.
+ * holds, even when the object is missing from the store (then written from the file); a split
+ * index is read with its shared index; an index Shadow cannot read is reported with its code and
+ * the capture goes on without it.
  */
-import { existsSync, readFileSync, rmSync, utimesSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cancel, Checkpoint, RunStart, Status } from '../../shared/methods/index.js';
@@ -145,17 +147,35 @@ describe('tracked files are captured even when ignored (#10.1, S1.1)', () => {
     }
   });
 
-  it('#10.1 an index Shadow does not read (split index) is a coded problem in status; the capture goes on without it (S1.1)', async () => {
+  it('#10.1 a split index is read with its shared index (S1.1)', async () => {
     setupRepo();
     gitIn(ws, ['update-index', '--split-index']);
+    writeIn(ws, 'more.local', 'force-added after the split\n');
+    gitIn(ws, ['add', '-f', 'more.local']);
+    client = await connectClient(ws);
+    const c = await client.request(Checkpoint, {});
+    expect(c.tree).toBe(tree());
+    expect(lsTree(c.commit)).toEqual(expect.arrayContaining(['settings.local', 'build/keep.txt', 'more.local']));
+    expect((await client.request(Status, {})).problems ?? []).toEqual([]);
+  });
+
+  it('#10.1 an index Shadow does not read is a coded problem in status; the capture goes on without it (S1.1)', async () => {
+    setupRepo();
+    // Version 5 does not exist: refused whole (GIT_INDEX_UNSUPPORTED), never half read.
+    const file = join(ws.dir, '.git/index');
+    const saved = readFileSync(file);
+    const bytes = Buffer.from(saved);
+    bytes.writeUInt32BE(5, 4);
+    createHash('sha1').update(bytes.subarray(0, bytes.length - 20)).digest().copy(bytes, bytes.length - 20);
+    writeFileSync(file, bytes);
     client = await connectClient(ws);
     const c = await client.request(Checkpoint, {});
     // Without the index: git's ignore rules alone, as with a throwaway index.
     expect(c.tree).toBe(nativeTree(ws.dir, { repo: true, env: ws.env }));
     const st = await client.request(Status, {});
     expect(st.problems?.map((p) => p.code)).toContain('GIT_INDEX_UNSUPPORTED');
-    // Back to a plain index: used again at the next checkpoint.
-    gitIn(ws, ['update-index', '--no-split-index']);
+    // The index back as git wrote it: used again at the next checkpoint.
+    writeFileSync(file, saved);
     const again = await client.request(Checkpoint, {});
     expect(again.tree).toBe(tree());
     expect((await client.request(Status, {})).problems ?? []).toEqual([]);

@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ShadowError } from '../../shared/errors.js';
@@ -116,18 +116,41 @@ describe('git index reader (#10.1, S1.1)', () => {
     for (const p of parsed.paths) expect(p.endsWith('/')).toBe(false);
   });
 
-  it('#10.1 a split index is refused with GIT_INDEX_UNSUPPORTED, and the tracker then uses no index (S1.1)', () => {
-    populate();
-    git(dir, ['update-index', '--split-index']);
-    writeFileSync(join(dir, 'new.txt'), 'n\n');
-    git(dir, ['add', 'new.txt']);
-    expect(codeOf(parse)).toBe('GIT_INDEX_UNSUPPORTED');
-    const tracker = new GitIndexTracker(join(dir, '.git/index'));
-    tracker.reload();
-    expect(tracker.problem?.code).toBe('GIT_INDEX_UNSUPPORTED');
-    expect(tracker.size).toBe(0);
-    expect(tracker.reusableOid('run.sh', lstatSync(join(dir, 'run.sh')), '100755')).toBeNull();
-  });
+  for (const version of [2, 4]) {
+    it(`#10.1 a split index (version ${version}) is merged with its shared index like git ls-files (S1.1)`, () => {
+      populate();
+      git(dir, ['update-index', '--index-version', String(version)]);
+      git(dir, ['update-index', '--split-index']);
+      // Replacements (changed entries), deletions, additions, and a mode change.
+      for (let i = 0; i < 40; i += 3) writeFileSync(join(dir, 'src', `file-${i}.ts`), `changed ${i}\n`);
+      git(dir, ['rm', '-qf', 'src/file-1.ts', 'src/file-31.ts']);
+      writeFileSync(join(dir, 'src/aaa-new.ts'), 'n\n');
+      writeFileSync(join(dir, 'zzz-new.txt'), 'n\n');
+      git(dir, ['add', '-A', 'src', 'zzz-new.txt']);
+      git(dir, ['update-index', '--chmod=+x', 'src/file-5.ts']);
+      expect(readFileSync(join(dir, '.git/index')).includes(Buffer.from('link'))).toBe(true);
+      const parsed = parseGitIndex(readFileSync(join(dir, '.git/index')), 'index', (name) => readFileSync(join(dir, '.git', name)));
+      const expected = lsFiles();
+      expect(parsed.paths).toEqual([...expected.keys()].sort());
+      for (const [i, path] of parsed.paths.entries()) {
+        const e = gitIndexEntry(parsed.buf, parsed.offsets[i] as number);
+        expect(`${e.mode.toString(8)} ${e.oid}`).toBe(expected.get(path));
+      }
+      // Without its shared index: refused with a code, never half read.
+      expect(codeOf(parse)).toBe('GIT_INDEX_UNSUPPORTED');
+      const tracker = new GitIndexTracker(join(dir, '.git/index'));
+      tracker.reload();
+      expect(tracker.problem).toBeNull();
+      expect(tracker.has('zzz-new.txt')).toBe(true);
+      expect(tracker.has('src/file-1.ts')).toBe(false);
+      for (const name of readdirSync(join(dir, '.git')).filter((n) => n.startsWith('sharedindex.'))) rmSync(join(dir, '.git', name));
+      // git itself cannot read it now; its stat changes, so the tracker reads it again.
+      utimesSync(join(dir, '.git/index'), new Date(), new Date(Date.now() + 5000));
+      tracker.reload();
+      expect(tracker.problem?.code).toBe('GIT_INDEX_CORRUPT');
+      expect(tracker.size).toBe(0);
+    });
+  }
 
   it('#10.1 a damaged index is refused with GIT_INDEX_CORRUPT (S1.1)', () => {
     populate();
