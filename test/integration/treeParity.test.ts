@@ -78,7 +78,7 @@ async function expectParity(repo: boolean, commits: CheckpointJson[]): Promise<C
   const cp = await ws.json<CheckpointJson>(['checkpoint', '-m', `parity ${commits.length}`]);
   expect(cp).toMatchObject({ ref: 'refs/shadow/manual', run: null });
   expect(cp.commit).toMatch(/^[0-9a-f]{40}$/);
-  const expected = nativeTree(ws.dir, { repo, env: ws.env });
+  const expected = nativeTree(ws.dir, { repo, env: ws.env, userIndex: repo }); // S1.1: from a copy of the user's index
   if (cp.tree !== expected) {
     // Same assertion, with the entry-level difference as the failure message.
     expect(listTree(cp.tree, repo).sort()).toEqual(nativeListing(repo).sort());
