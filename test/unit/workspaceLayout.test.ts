@@ -53,6 +53,7 @@ describe('resolveWorkspaceLayout (S1.3)', () => {
       commonDir: join(root, '.shadow', 'git'),
       objectsDir: join(root, '.shadow', 'git', 'objects'),
       refsDir: join(root, '.shadow', 'git'),
+      refNamespace: 'refs/shadow/',
       stateDirRel: '.shadow',
       userGitDir: null,
     });
@@ -68,6 +69,7 @@ describe('resolveWorkspaceLayout (S1.3)', () => {
       commonDir: join(root, '.git'),
       objectsDir: join(root, '.git', 'objects'),
       refsDir: join(root, '.git'),
+      refNamespace: 'refs/shadow/',
       stateDir: join(root, '.git', 'shadow'),
       stateDirRel: join('.git', 'shadow'),
       userGitDir: join(root, '.git'),
@@ -91,6 +93,9 @@ describe('resolveWorkspaceLayout (S1.3)', () => {
     expect(l.commonDir).toBe(join(main, '.git'));
     expect(l.objectsDir).toBe(join(main, '.git', 'objects'));
     expect(l.refsDir).toBe(join(main, '.git'));
+    // #10.11: a linked worktree's refs are its own, in the common dir (S1.2).
+    expect(l.refNamespace).toBe('refs/shadow/worktrees/wt/');
+    expect(resolveWorkspaceLayout(main).refNamespace).toBe('refs/shadow/');
     expect(l.stateDir).toBe(join(main, '.git', 'worktrees', 'wt', 'shadow'));
     expect(l.stateDirRel).toBeNull();
     // info/exclude and config of a worktree are the common dir's.
