@@ -166,14 +166,14 @@ export function indexTree(dir: string, env: NodeJS.ProcessEnv, expected: string)
  * The working tree as native git sees it against `expected`: that tree read into a scratch index,
  * then `git add -A && git write-tree`. Equals `expected` exactly when every path of it is on disk
  * with its content and mode, and nothing else that the on-disk ignore rules leave visible.
- * (`read-tree -m` over a copy of the user's index keeps the stat data of entries whose blob is
- * the same, so only what the stat says changed is hashed again, as git does.)
+ * (`read-tree --reset` over a copy of the user's index keeps the stat data of entries whose blob
+ * is the same, so only what the stat says changed is hashed again, as git does.)
  */
 export function diskTreeAgainst(dir: string, env: NodeJS.ProcessEnv, expected: string): OracleTree {
   const index = resolve(dir, git(dir, ['rev-parse', '--git-path', 'index'], env));
   return withScratchStore(dir, env, (scratch, e) => {
     copyFileSync(index, join(scratch, 'index'));
-    git(dir, ['read-tree', '-m', expected], e);
+    git(dir, ['read-tree', '--reset', expected], e);
     git(dir, ['add', '-A'], e);
     const tree = git(dir, ['write-tree'], e);
     return { tree, diff: diffAgainst(dir, e, expected, tree) };
