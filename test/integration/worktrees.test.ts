@@ -163,8 +163,9 @@ describe('linked worktrees (#10.11, S1.2)', () => {
     writeIn(b, 'only-b.txt', 'content only B checkpointed\n');
     const cpA = await a.json<{ commit: string; tree: string }>(['checkpoint', '-m', 'A']);
     const cpB = await b.json<{ commit: string; tree: string }>(['checkpoint', '-m', 'B']);
-    // The files go away, so each checkpoint is the only thing keeping its blob.
-    for (const w of [a, b]) await w.json(['daemon', 'stop']).catch(() => undefined);
+    // Untracked files: each blob is reachable from its worktree's checkpoint only. The daemons
+    // stop first so that gc races with nothing.
+    for (const w of [a, b]) await w.cli(['daemon', 'stop']);
     git(a.dir, ['gc', '-q', '--prune=now'], a.env);
     git(b.dir, ['gc', '-q', '--prune=now'], b.env);
     git(a.dir, ['fsck', '--full', '--strict', '--no-dangling'], a.env);
