@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureStateDirs, resolveWorkspaceLayout } from '../../daemon/workspaceLayout.js';
 import type { ShadowError } from '../../shared/errors.js';
@@ -101,6 +101,19 @@ describe('resolveWorkspaceLayout (S1.3)', () => {
     // info/exclude and config of a worktree are the common dir's.
     expect(l.userGitDir).toBe(join(main, '.git'));
     expect(git(wt, ['rev-parse', '--git-common-dir'])).toBe(join(main, '.git'));
+  });
+
+  it('#10.11 a worktree id that is no valid ref component (made before git sanitized ids) is escaped into one (S1.2)', () => {
+    const main = join(root, 'main');
+    initRepo(main);
+    const wt = join(root, 'wt');
+    git(main, ['worktree', 'add', '-q', wt, '-b', 'side']);
+    const odd = join(main, '.git', 'worktrees', '.odd id..lock');
+    renameSync(join(main, '.git', 'worktrees', 'wt'), odd);
+    writeFileSync(join(wt, '.git'), `gitdir: ${odd}\n`);
+    const ns = resolveWorkspaceLayout(wt).refNamespace;
+    expect(ns).toBe('refs/shadow/worktrees/%2eodd%20id%2e%2elock/');
+    git(main, ['check-ref-format', `${ns}auto`]);
   });
 
   it('resolves a relative gitdir file against the workspace (submodule style)', () => {
