@@ -4,7 +4,7 @@
  * bare git store.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ShadowError } from '../shared/errors.js';
 import { GIT_STATE_DIR, PLAIN_STATE_DIR, STATE_FILES } from '../shared/paths.js';
 import { writeTempFile } from './writeTempFile.js';
@@ -23,6 +23,11 @@ export interface WorkspaceLayout {
   objectsDir: string;
   /** Where refs (refs/shadow/*, packed-refs) live: commonDir. */
   refsDir: string;
+  /**
+   * Where this worktree's Shadow refs live in refsDir (S1.2): `refs/shadow/` for a repository's
+   * main worktree and a plain workspace, `refs/shadow/worktrees/<id>/` for a linked worktree.
+   */
+  refNamespace: string;
   /** The daemon's state folder. */
   stateDir: string;
   /** stateDir relative to the workspace when inside it (`.git/shadow`, `.shadow`), else null. */
@@ -88,10 +93,30 @@ function layout(workspace: string, kind: 'git' | 'plain', gitDir: string, common
     commonDir,
     objectsDir: join(commonDir, 'objects'),
     refsDir: commonDir,
+    refNamespace: shadowRefNamespace(gitDir, commonDir),
     stateDir,
     stateDirRel: inside ? rel : null,
     userGitDir,
   };
+}
+
+/**
+ * Linked worktrees share the common dir's refs: each gets its own namespace so that no worktree
+ * sees, moves or prunes another's checkpoints. Not git's per-worktree `refs/worktree/`: git 2.39's
+ * `gc --prune=now` run from another worktree does not keep those reachable and deletes the objects.
+ */
+function shadowRefNamespace(gitDir: string, commonDir: string): string {
+  if (gitDir === commonDir || dirname(gitDir) !== join(commonDir, 'worktrees')) return 'refs/shadow/';
+  return `refs/shadow/worktrees/${refComponent(basename(gitDir))}/`;
+}
+
+/** A worktree id as one valid ref component (git sanitizes new ids; older ones may hold any byte). */
+function refComponent(id: string): string {
+  const hex = (c: string): string => [...Buffer.from(c)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+  return id
+    .replace(/[^A-Za-z0-9._+=@,-]/g, hex)
+    .replace(/^\.|\.(?=\.)|\.$/g, '%2e')
+    .replace(/\.lock$/, '%2elock');
 }
 
 function invalid(message: string, dir: string, cause?: unknown): ShadowError {

@@ -3,6 +3,10 @@
  * `<ref>.lock` exclusively, check the old value, write, rename over the ref. isomorphic-git's
  * writeRef locks within one process only, so it is not used here. Reads honour packed-refs,
  * because the user's `git pack-refs --all` or `git gc` moves our refs there.
+ *
+ * Callers name refs as `refs/shadow/<name>` whatever the worktree; the store keeps them in this
+ * worktree's namespace (WorkspaceLayout.refNamespace): a linked worktree's under
+ * `refs/shadow/worktrees/<id>/`, which no other worktree reads, lists, moves or deletes.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,6 +15,9 @@ import { faultPoint } from '../faultPoint.js';
 
 /** The namespace every Shadow ref lives in (S1.2). */
 export const SHADOW_REF_PREFIX = 'refs/shadow/';
+
+/** Where linked worktrees' namespaces live: never a ref name of its own in any worktree. */
+const WORKTREES_PREFIX = `${SHADOW_REF_PREFIX}worktrees/`;
 
 const OID = /^[0-9a-f]{40}$/;
 
@@ -25,12 +32,16 @@ const STALE_MS = 30_000;
 export class RefStore {
   private readonly gitDir: string;
 
-  /** `<gitDir>/refs/shadow/`: only locks below it may be judged stale and removed. */
+  /** Where this worktree's refs are stored: SHADOW_REF_PREFIX, or `refs/shadow/worktrees/<id>/`. */
+  private readonly namespace: string;
+
+  /** `<gitDir>/<namespace>`: only locks below it may be judged stale and removed. */
   private readonly shadowRefsDir: string;
 
-  constructor(gitDir: string) {
+  constructor(gitDir: string, namespace: string = SHADOW_REF_PREFIX) {
     this.gitDir = gitDir;
-    this.shadowRefsDir = join(gitDir, SHADOW_REF_PREFIX);
+    this.namespace = namespace;
+    this.shadowRefsDir = join(gitDir, namespace);
   }
 
   /** Full ref name for a short name: 'auto' → 'refs/shadow/auto'. */
@@ -38,8 +49,23 @@ export class RefStore {
     return name.startsWith('refs/') ? name : SHADOW_REF_PREFIX + name;
   }
 
+  /**
+   * Where `ref` is stored: `refs/shadow/<name>` in this worktree's namespace, other refs as they
+   * are; null for a name under refs/shadow/worktrees/ (other worktrees' refs are never ours).
+   */
+  stored(ref: string): string | null {
+    if (!ref.startsWith(SHADOW_REF_PREFIX)) return ref;
+    if (ref.startsWith(WORKTREES_PREFIX)) return null;
+    return this.namespace + ref.slice(SHADOW_REF_PREFIX.length);
+  }
+
   /** The ref's oid, or null if it does not exist (loose first, then packed-refs, like git). */
   read(ref: string): string | null {
+    const stored = this.stored(ref);
+    return stored === null ? null : this.readStored(stored);
+  }
+
+  private readStored(ref: string): string | null {
     try {
       const value = readFileSync(join(this.gitDir, ref), 'utf8').trim();
       if (OID.test(value)) return value;
@@ -49,8 +75,24 @@ export class RefStore {
     return this.packed().get(ref) ?? null;
   }
 
-  /** Every ref under `prefix` with its oid, loose refs overriding packed ones. */
+  /**
+   * Every ref under `prefix` with its oid, loose refs overriding packed ones. Under refs/shadow/:
+   * this worktree's refs only, by their `refs/shadow/<name>` names; any other prefix (`refs/`:
+   * what keeps objects reachable) lists the store as it is, every worktree's refs included.
+   */
   list(prefix = SHADOW_REF_PREFIX): Map<string, string> {
+    if (!prefix.startsWith(SHADOW_REF_PREFIX)) return this.listStored(prefix);
+    const stored = this.stored(prefix);
+    const out = new Map<string, string>();
+    if (stored === null) return out;
+    for (const [ref, oid] of this.listStored(stored)) {
+      const name = SHADOW_REF_PREFIX + ref.slice(this.namespace.length);
+      if (!name.startsWith(WORKTREES_PREFIX)) out.set(name, oid);
+    }
+    return out;
+  }
+
+  private listStored(prefix: string): Map<string, string> {
     const out = new Map<string, string>();
     // Loose refs first, packed-refs after, as git reads them: `git pack-refs` writes packed-refs
     // before it deletes the loose files, so a ref moving between the two is seen in one or the
@@ -80,8 +122,7 @@ export class RefStore {
    * Waits briefly for a lock held by someone else (git itself holds locks for milliseconds).
    */
   update(ref: string, newOid: string, expectedOld: string | null, timeoutMs = 2000): void {
-    if (!ref.startsWith(SHADOW_REF_PREFIX)) throw new ShadowError('INTERNAL', `Refusing to write ${ref} outside ${SHADOW_REF_PREFIX}`, { ref });
-    const path = join(this.gitDir, ref);
+    const path = join(this.gitDir, this.writable(ref, 'write'));
     const lock = `${path}.lock`;
     mkdirSync(dirname(path), { recursive: true });
     const fd = this.takeLock(lock, ref, timeoutMs);
@@ -105,8 +146,15 @@ export class RefStore {
 
   /** Deletes a loose ref file only (packed entries stay); `delete` removes a ref for good. */
   deleteLoose(ref: string): void {
-    const path = join(this.gitDir, ref);
+    const path = join(this.gitDir, this.writable(ref, 'delete'));
     if (existsSync(path)) unlinkSync(path);
+  }
+
+  /** Where `ref` is stored; INTERNAL unless it is one of this worktree's refs under refs/shadow/. */
+  private writable(ref: string, verb: string): string {
+    const stored = ref.startsWith(SHADOW_REF_PREFIX) ? this.stored(ref) : null;
+    if (stored === null) throw new ShadowError('INTERNAL', `Refusing to ${verb} ${ref}: not one of this worktree's refs under ${SHADOW_REF_PREFIX}`, { ref });
+    return stored;
   }
 
   /**
@@ -116,13 +164,11 @@ export class RefStore {
    * packed value never resurfaces. Returns the refs that existed.
    */
   delete(refs: string[], timeoutMs = 2000): string[] {
-    for (const ref of refs) {
-      if (!ref.startsWith(SHADOW_REF_PREFIX)) throw new ShadowError('INTERNAL', `Refusing to delete ${ref} outside ${SHADOW_REF_PREFIX}`, { ref });
-    }
+    const stored = refs.map((ref) => this.writable(ref, 'delete'));
     const held: string[] = [];
     try {
-      for (const ref of refs) {
-        const lock = `${join(this.gitDir, ref)}.lock`;
+      for (const [i, ref] of refs.entries()) {
+        const lock = `${join(this.gitDir, stored[i] as string)}.lock`;
         if (!existsSync(dirname(lock))) {
           held.push('');
           continue;
@@ -131,7 +177,7 @@ export class RefStore {
         held.push(lock);
       }
       const existed = refs.filter((ref) => this.read(ref) !== null);
-      this.removePacked(new Set(refs), timeoutMs);
+      this.removePacked(new Set(stored), timeoutMs);
       for (const ref of refs) this.deleteLoose(ref);
       return existed;
     } finally {

@@ -98,7 +98,7 @@ export class SnapshotEngine {
   constructor(private readonly opts: SnapshotEngineOptions) {
     const { layout, config, ignore, logger } = opts;
     this.layout = layout;
-    this.refs = new RefStore(layout.refsDir);
+    this.refs = new RefStore(layout.refsDir, layout.refNamespace);
     this.reader = new CheckpointReader(layout.commonDir, this.refs);
     this.writer = new LooseObjectWriter(layout.objectsDir);
     this.guard = {

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureStateDirs, resolveWorkspaceLayout } from '../../daemon/workspaceLayout.js';
 import type { ShadowError } from '../../shared/errors.js';
@@ -53,6 +53,7 @@ describe('resolveWorkspaceLayout (S1.3)', () => {
       commonDir: join(root, '.shadow', 'git'),
       objectsDir: join(root, '.shadow', 'git', 'objects'),
       refsDir: join(root, '.shadow', 'git'),
+      refNamespace: 'refs/shadow/',
       stateDirRel: '.shadow',
       userGitDir: null,
     });
@@ -68,6 +69,7 @@ describe('resolveWorkspaceLayout (S1.3)', () => {
       commonDir: join(root, '.git'),
       objectsDir: join(root, '.git', 'objects'),
       refsDir: join(root, '.git'),
+      refNamespace: 'refs/shadow/',
       stateDir: join(root, '.git', 'shadow'),
       stateDirRel: join('.git', 'shadow'),
       userGitDir: join(root, '.git'),
@@ -91,11 +93,27 @@ describe('resolveWorkspaceLayout (S1.3)', () => {
     expect(l.commonDir).toBe(join(main, '.git'));
     expect(l.objectsDir).toBe(join(main, '.git', 'objects'));
     expect(l.refsDir).toBe(join(main, '.git'));
+    // #10.11: a linked worktree's refs are its own, in the common dir (S1.2).
+    expect(l.refNamespace).toBe('refs/shadow/worktrees/wt/');
+    expect(resolveWorkspaceLayout(main).refNamespace).toBe('refs/shadow/');
     expect(l.stateDir).toBe(join(main, '.git', 'worktrees', 'wt', 'shadow'));
     expect(l.stateDirRel).toBeNull();
     // info/exclude and config of a worktree are the common dir's.
     expect(l.userGitDir).toBe(join(main, '.git'));
     expect(git(wt, ['rev-parse', '--git-common-dir'])).toBe(join(main, '.git'));
+  });
+
+  it('#10.11 a worktree id that is no valid ref component (made before git sanitized ids) is escaped into one (S1.2)', () => {
+    const main = join(root, 'main');
+    initRepo(main);
+    const wt = join(root, 'wt');
+    git(main, ['worktree', 'add', '-q', wt, '-b', 'side']);
+    const odd = join(main, '.git', 'worktrees', '.odd id..lock');
+    renameSync(join(main, '.git', 'worktrees', 'wt'), odd);
+    writeFileSync(join(wt, '.git'), `gitdir: ${odd}\n`);
+    const ns = resolveWorkspaceLayout(wt).refNamespace;
+    expect(ns).toBe('refs/shadow/worktrees/%2eodd%20id%2e%2elock/');
+    git(main, ['check-ref-format', `${ns}auto`]);
   });
 
   it('resolves a relative gitdir file against the workspace (submodule style)', () => {
