@@ -155,3 +155,19 @@ export function unquotePath(arg: string): string {
   }
   return decodePathBytes(Buffer.from(bytes));
 }
+
+/** `abs` (from fsPath) joined with one more name, keeping bytes exact. */
+export function fsJoin(abs: string | Buffer, name: string): string | Buffer {
+  if (typeof abs === 'string' && !hasEscapedBytes(name)) return `${abs}/${name}`;
+  return Buffer.concat([typeof abs === 'string' ? Buffer.from(abs, 'utf8') : abs, Buffer.from('/'), encodePathBytes(name)]);
+}
+
+/** The directory part of `abs` (from fsPath), keeping bytes exact. */
+export function fsDirname(abs: string | Buffer): string | Buffer {
+  if (typeof abs === 'string') {
+    const i = abs.lastIndexOf('/');
+    return i <= 0 ? '/' : abs.slice(0, i);
+  }
+  const i = abs.lastIndexOf(0x2f);
+  return i <= 0 ? '/' : abs.subarray(0, i);
+}

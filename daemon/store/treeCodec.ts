@@ -1,5 +1,5 @@
 /** Serialising git tree objects: git's entry order and byte format. */
-import { decodePathBytes, encodePathBytes } from '../../shared/pathBytes.js';
+import { decodePathBytes, encodePathBytes, hasEscapedBytes } from '../../shared/pathBytes.js';
 
 /** Git modes of tree entries Shadow writes. */
 export type TreeMode = '100644' | '100755' | '120000' | '40000';
@@ -26,7 +26,9 @@ export function encodeTree(entries: TreeEntry[]): Buffer {
   keyed.sort((a, b) => Buffer.compare(a.key, b.key));
   const parts: Buffer[] = [];
   for (const { e } of keyed) {
-    parts.push(Buffer.from(`${e.mode} `, 'latin1'), encodePathBytes(e.name), Buffer.from([0]), Buffer.from(e.oid, 'hex'));
+    if (hasEscapedBytes(e.name)) parts.push(Buffer.from(`${e.mode} `, 'latin1'), encodePathBytes(e.name), Buffer.of(0));
+    else parts.push(Buffer.from(`${e.mode} ${e.name}\0`, 'utf8'));
+    parts.push(Buffer.from(e.oid, 'hex'));
   }
   return Buffer.concat(parts);
 }

@@ -216,6 +216,12 @@ export class WorkspaceWatcher {
       this.dirs.add(dir);
       return;
     }
+    if (evPath.includes('\uFFFD')) {
+      // fs.watch decodes names as UTF-8, so a name that is not one arrives mangled and names no
+      // file: its directory is re-read instead, which gets the name's bytes (readDirEntries.ts).
+      this.dirs.add(dir);
+      return;
+    }
     const child = dir ? `${dir}/${evPath}` : evPath;
     if (!dir) this.opts.onRootEntry?.(evPath);
     this.paths.add(child);
