@@ -23,6 +23,7 @@ import { basename, join } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { watch } from 'chokidar';
 import type { IgnoreRules } from '../store/ignoreRules.js';
+import { OS_PATH_MAX } from '../../shared/pathBytes.js';
 import { crawlDirectoriesOnly } from './crawlDirectoriesOnly.js';
 import { watchLimitAdvice, watchLimitCode, watchLimitReason } from './watchLimit.js';
 
@@ -79,6 +80,7 @@ export class WorkspaceWatcher {
   private rescanReason: string | null = 'initial scan';
   private broken: string | null = null;
   private cookieSeq = 0;
+  private tooLongLogged = false;
   private cookieSeen = 0;
   private readonly cookieWaiters: { seq: number; resolve: () => void }[] = [];
 
@@ -111,6 +113,9 @@ export class WorkspaceWatcher {
     const ignored = (p: string, stats?: Stats): boolean => {
       if (p === root) return false;
       if (!p.startsWith(root + '/')) return true;
+      // Past PATH_MAX no system call takes the path: the scan lists it as uncaptured, and a watch
+      // attempt would only fail (its parent's watch still reports it appearing or going).
+      if (Buffer.byteLength(p) >= OS_PATH_MAX) return true;
       if (stats) return !stats.isDirectory() || ignore.isIgnoredDeep(rel(p), true);
       return ignore.isIgnoredDeep(rel(p), true) && ignore.isIgnoredDeep(rel(p), false);
     };
@@ -119,7 +124,7 @@ export class WorkspaceWatcher {
     this.hookWatchCreation(w, rel);
     if (!crawlDirectoriesOnly(w)) this.opts.logger.info({}, 'chokidar internals changed: its crawl stats every file (slower, still correct)');
     w.on('raw', (event, evPath, details) => this.onRaw(event, evPath, (details as { watchedPath?: string } | undefined)?.watchedPath, rel));
-    w.on('error', (err) => this.fail(`watcher error: ${String(err)}`, err));
+    w.on('error', (err) => this.onError(err));
     await new Promise<void>((resolve) => w.once('ready', () => resolve()));
     this.opts.logger.info({ dirs: this.watched.size, degraded: this.broken }, 'watcher ready');
   }
@@ -235,6 +240,20 @@ export class WorkspaceWatcher {
         this.paths.add(dir);
       }
     }
+  }
+
+  /**
+   * A chokidar error. ENAMETOOLONG concerns one path (found during a crawl, over PATH_MAX): that
+   * directory simply has no watch, which `isWatched` says, so the engine reads it itself; giving
+   * up on events for the daemon's life because of it made every checkpoint rescan everything.
+   */
+  private onError(err: unknown): void {
+    if ((err as { code?: unknown } | null)?.code === 'ENAMETOOLONG') {
+      if (!this.tooLongLogged) this.opts.logger.warn({ err: String(err) }, 'a path over PATH_MAX is not watched (it is listed as uncaptured)');
+      this.tooLongLogged = true;
+      return;
+    }
+    this.fail(`watcher error: ${String(err)}`, err);
   }
 
   private unwatchTree(dir: string): void {
