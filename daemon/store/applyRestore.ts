@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { ShadowError } from '../../shared/errors.js';
-import { fsDirname, fsJoin, fsPath } from '../../shared/pathBytes.js';
+import { exceedsPathMax, fsDirname, fsJoin, fsPath } from '../../shared/pathBytes.js';
 import { faultPoint } from '../faultPoint.js';
 import { comparePaths } from './diffFlatTrees.js';
 import type { BlobReader, FlatEntry } from './flatTree.js';
@@ -158,6 +158,8 @@ function removeFile(base: string, path: string): boolean {
 async function writeEntry(base: string, path: string, entry: FlatEntry, readBlob: BlobReader, removable: Set<string>): Promise<true | string> {
   // Read first: a missing blob must not cost the user a directory.
   const content = await readBlob(entry.oid);
+  // Fails before any parent directory is made for it: reported as 'error: ENAMETOOLONG'.
+  if (exceedsPathMax(base, path)) throw Object.assign(new Error(`path too long: ${path}`), { code: 'ENAMETOOLONG' });
   const parents = walkParents(base, path, true, removable);
   if (parents.kind === 'blocked') return parents.at;
   const abs = fsPath(base, path);
