@@ -83,6 +83,8 @@ describe('paths over PATH_MAX (#10.10, S1.1a)', () => {
     expect(r.restored).toEqual(['fits.txt']);
     expect(r.preserved).toEqual([{ path: rel, reason: 'error: ENAMETOOLONG' }]);
     expect(readFileSync(join(ws.dir, 'fits.txt'), 'utf8')).toBe('fits\n');
+    // Refused before its parent directories were made: no empty chain is left behind.
+    expect(existsSync(join(ws.dir, NAME))).toBe(false);
     const cp = await ws.json(['checkpoint']);
     expect(cp.uncaptured).toEqual([]);
     expect((await ws.json(['status'])).watcher.mode).toBe('events');
