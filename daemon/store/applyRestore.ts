@@ -125,7 +125,8 @@ export function sweepRestoreTemps(root: string, plan: RestorePlan): string[] {
   const swept: string[] = [];
   for (const dir of dirs) {
     // Only real directories of the workspace: never through a symlink (S1.8).
-    if (dir && walkParents(base, `${dir}/-`, false, new Set()).kind !== 'ok') continue;
+    // Nor one past PATH_MAX, which no call can reach (its temps could not have been written).
+    if (dir && (exceedsPathMax(base, dir) || walkParents(base, `${dir}/-`, false, new Set()).kind !== 'ok')) continue;
     try {
       for (const d of readDirEntries(fsPath(base, dir))) {
         if (!d.name.startsWith(RESTORE_TMP_PREFIX) || !(d.isFile() || d.isSymbolicLink())) continue;
