@@ -16,6 +16,7 @@
  *   checkpoint rescans and the engine polls for auto snapshots. Running out of inotify watches or
  *   instances (ENOSPC/EMFILE, at start or when a new directory appears) is the usual cause and is
  *   logged once with the sysctl that raises the limit; the sync cookie never waits on a dead watch.
+ *   ENAMETOOLONG is not such an error: it concerns one path over PATH_MAX, which stays unwatched.
  */
 import type { FSWatcher as NodeWatcher, Stats } from 'node:fs';
 import { mkdirSync, unlinkSync, watch as fsWatch, writeFileSync } from 'node:fs';
