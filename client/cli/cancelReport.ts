@@ -1,6 +1,7 @@
 /** Human output of a cancel result (S5.7, S7), shared by `cancel`, `error` and `run`. */
 import type { ResultOf } from '../../shared/defineMethod.js';
 import type { Cancel } from '../../shared/methods/cancel.js';
+import { quotePath } from '../../shared/pathBytes.js';
 import type { CommandContext } from './command.js';
 import { shortOid } from './output.js';
 
@@ -29,7 +30,7 @@ export function cancelLines(r: CancelOutcome, ctx: Pick<CommandContext, 'workspa
 
 /** Warnings for stderr: every preserved path with why, and a forced cancel. */
 export function cancelWarnings(r: CancelOutcome): string[] {
-  const warnings = r.preserved.map((p) => `preserved ${p}${r.preservedReasons[p] ? ` (${r.preservedReasons[p]})` : ''}`);
+  const warnings = r.preserved.map((p) => `preserved ${quotePath(p)}${r.preservedReasons[p] ? ` (${r.preservedReasons[p]})` : ''}`);
   if (r.inconsistent) warnings.push(`run ${r.run} was cancelled inside an unsafe section without waiting for its end: marked inconsistent`);
   return warnings;
 }
@@ -38,9 +39,9 @@ export function cancelWarnings(r: CancelOutcome): string[] {
 function planLines(r: CancelOutcome, ctx: Pick<CommandContext, 'style'>): string[] {
   const target = r.restoredTo ? `, back to ${shortOid(r.restoredTo)}` : '';
   const lines = [`Dry run: cancelling run ${ctx.style.bold(r.run)} (reason ${r.reason}, action ${r.action}${target}) would:`];
-  for (const p of r.removed) lines.push(`  remove     ${p}`);
-  for (const p of r.restored) lines.push(`  restore    ${p}`);
-  for (const p of r.preserved) lines.push(`  preserve   ${p}${r.preservedReasons[p] ? ` (${r.preservedReasons[p]})` : ''}`);
+  for (const p of r.removed) lines.push(`  remove     ${quotePath(p)}`);
+  for (const p of r.restored) lines.push(`  restore    ${quotePath(p)}`);
+  for (const p of r.preserved) lines.push(`  preserve   ${quotePath(p)}${r.preservedReasons[p] ? ` (${r.preservedReasons[p]})` : ''}`);
   for (const pid of r.processes) lines.push(`  terminate  pid ${pid}`);
   for (const id of r.cancelled) if (id !== r.run) lines.push(`  cancel     run ${id}`);
   if (lines.length === 1) lines.push('  touch no file and no process');

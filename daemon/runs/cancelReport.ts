@@ -4,6 +4,7 @@
  */
 import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { quotePath } from '../../shared/pathBytes.js';
 import { writeTempFile } from '../writeTempFile.js';
 import type { RunRecord } from './runRecord.js';
 import { phasePosition } from './runRecord.js';
@@ -35,7 +36,7 @@ export interface ReportFacts {
 /** A markdown list of paths, or "none". */
 function pathList(paths: string[], why?: Record<string, string>): string[] {
   if (paths.length === 0) return ['- none'];
-  return paths.map((p) => (why?.[p] ? `- \`${p}\` (${why[p]})` : `- \`${p}\``));
+  return paths.map((p) => (why?.[p] ? `- \`${quotePath(p)}\` (${why[p]})` : `- \`${quotePath(p)}\``));
 }
 
 /** The report's markdown. */

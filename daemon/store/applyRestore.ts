@@ -8,13 +8,14 @@
  * loop every YIELD_MS so requests such as `status` are still answered during a big restore.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { ShadowError } from '../../shared/errors.js';
+import { exceedsPathMax, fsDirname, fsJoin, fsPath } from '../../shared/pathBytes.js';
 import { faultPoint } from '../faultPoint.js';
 import { comparePaths } from './diffFlatTrees.js';
 import type { BlobReader, FlatEntry } from './flatTree.js';
+import { readDirEntries } from './readDirEntries.js';
 import type { PreservedPath, RestorePlan } from './restorePlan.js';
 import { checkTreePaths } from './restorePlan.js';
 import { validateTreePath } from './validateTreePath.js';
@@ -124,11 +125,12 @@ export function sweepRestoreTemps(root: string, plan: RestorePlan): string[] {
   const swept: string[] = [];
   for (const dir of dirs) {
     // Only real directories of the workspace: never through a symlink (S1.8).
-    if (dir && walkParents(base, `${dir}/-`, false, new Set()).kind !== 'ok') continue;
+    // Nor one past PATH_MAX, which no call can reach (its temps could not have been written).
+    if (dir && (exceedsPathMax(base, dir) || walkParents(base, `${dir}/-`, false, new Set()).kind !== 'ok')) continue;
     try {
-      for (const d of readdirSync(join(base, dir), { withFileTypes: true })) {
+      for (const d of readDirEntries(fsPath(base, dir))) {
         if (!d.name.startsWith(RESTORE_TMP_PREFIX) || !(d.isFile() || d.isSymbolicLink())) continue;
-        unlinkSync(join(base, dir, d.name));
+        unlinkSync(fsJoin(fsPath(base, dir), d.name));
         swept.push(dir ? `${dir}/${d.name}` : d.name);
       }
     } catch {
@@ -145,7 +147,7 @@ export function sweepRestoreTemps(root: string, plan: RestorePlan): string[] {
 function removeFile(base: string, path: string): boolean {
   const parents = walkParents(base, path, false, new Set());
   if (parents.kind !== 'ok') return true;
-  const abs = join(base, path);
+  const abs = fsPath(base, path);
   const st = lstatOrNull(abs);
   if (!st) return true;
   if (st.isDirectory()) return false;
@@ -157,9 +159,11 @@ function removeFile(base: string, path: string): boolean {
 async function writeEntry(base: string, path: string, entry: FlatEntry, readBlob: BlobReader, removable: Set<string>): Promise<true | string> {
   // Read first: a missing blob must not cost the user a directory.
   const content = await readBlob(entry.oid);
+  // Fails before any parent directory is made for it: reported as 'error: ENAMETOOLONG'.
+  if (exceedsPathMax(base, path)) throw Object.assign(new Error(`path too long: ${path}`), { code: 'ENAMETOOLONG' });
   const parents = walkParents(base, path, true, removable);
   if (parents.kind === 'blocked') return parents.at;
-  const abs = join(base, path);
+  const abs = fsPath(base, path);
   const st = lstatOrNull(abs);
   if (st?.isDirectory() && !removeEmptyTree(abs)) return path;
   atomicWrite(abs, entry, content);
@@ -174,7 +178,7 @@ function walkParents(base: string, path: string, create: boolean, removable: Set
   const parts = path.split('/');
   for (let i = 1; i < parts.length; i++) {
     const rel = parts.slice(0, i).join('/');
-    const abs = join(base, rel);
+    const abs = fsPath(base, rel);
     const st = lstatOrNull(abs);
     if (st?.isDirectory()) continue;
     if (!create) return { kind: 'absent' };
@@ -189,11 +193,11 @@ function walkParents(base: string, path: string, create: boolean, removable: Set
 }
 
 /** Removes `dir` if it holds nothing but (nested) empty directories; true when it is gone. */
-function removeEmptyTree(dir: string): boolean {
+function removeEmptyTree(dir: string | Buffer): boolean {
   let empty = true;
-  for (const dirent of readdirSync(dir, { withFileTypes: true })) {
+  for (const dirent of readDirEntries(dir)) {
     // Dirent types come from lstat semantics: a symlink to a directory is not a directory here.
-    if (!dirent.isDirectory() || !removeEmptyTree(join(dir, dirent.name))) empty = false;
+    if (!dirent.isDirectory() || !removeEmptyTree(fsJoin(dir, dirent.name))) empty = false;
   }
   if (!empty) return false;
   try {
@@ -206,8 +210,8 @@ function removeEmptyTree(dir: string): boolean {
 }
 
 /** Temp file (or link) in the destination's directory, explicit mode, then rename over. */
-function atomicWrite(abs: string, entry: FlatEntry, content: Uint8Array): void {
-  const tmp = join(dirname(abs), `${RESTORE_TMP_PREFIX}${randomBytes(8).toString('hex')}`);
+function atomicWrite(abs: string | Buffer, entry: FlatEntry, content: Uint8Array): void {
+  const tmp = fsJoin(fsDirname(abs), `${RESTORE_TMP_PREFIX}${randomBytes(8).toString('hex')}`);
   try {
     if (entry.mode === '120000') {
       symlinkSync(Buffer.from(content), tmp);
@@ -247,8 +251,8 @@ function removeEmptiedDirs(base: string, removed: string[]): void {
     try {
       // rmdir resolves every component but the last: all of them must still be real directories.
       if (walkParents(base, dir, false, new Set()).kind !== 'ok') continue;
-      const st = lstatOrNull(join(base, dir));
-      if (st?.isDirectory()) rmdirSync(join(base, dir));
+      const st = lstatOrNull(fsPath(base, dir));
+      if (st?.isDirectory()) rmdirSync(fsPath(base, dir));
     } catch {
       // Not empty, or vanished: either way it is not ours to remove.
     }
@@ -256,7 +260,7 @@ function removeEmptiedDirs(base: string, removed: string[]): void {
 }
 
 /** lstat that answers null for a missing path (or a parent that is not a directory). */
-function lstatOrNull(abs: string): Stats | null {
+function lstatOrNull(abs: string | Buffer): Stats | null {
   try {
     return lstatSync(abs);
   } catch (err) {

@@ -16,6 +16,7 @@ import { constants, closeSync, fstatSync, openSync, readFileSync } from 'node:fs
 import { join } from 'node:path';
 import ignore from 'ignore';
 import { ShadowError } from '../../shared/errors.js';
+import { decodePathBytes, fsPath } from '../../shared/pathBytes.js';
 import { ABORT_FILE, REVIEW_FILE } from '../../shared/runModel.js';
 import { commonGitDir, findExcludesFile, readIgnoreCase, readTextOrNull } from './gitConfigReader.js';
 
@@ -298,7 +299,7 @@ export function loadWorkspaceIgnoreRules(opts: {
     };
   };
   return new IgnoreRules({
-    readIgnoreFile: (dirRel) => readInTree(join(opts.root, dirRel, '.gitignore')),
+    readIgnoreFile: (dirRel) => readInTree(fsPath(opts.root, dirRel ? `${dirRel}/.gitignore` : '.gitignore')),
     ...readExcludes(),
     reloadExcludes: readExcludes,
     alwaysIgnoredNames: ['.git'],
@@ -313,7 +314,7 @@ export function loadWorkspaceIgnoreRules(opts: {
  * Reads an in-tree ignore file as git does since 2.32: never through a symlink (O_NOFOLLOW), and
  * only a regular file. Missing or unreadable means "no file" (git warns and goes on).
  */
-function readInTree(file: string): string | null {
+function readInTree(file: string | Buffer): string | null {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -322,7 +323,8 @@ function readInTree(file: string): string | null {
   }
   try {
     if (!fstatSync(fd).isFile()) return null;
-    return readFileSync(fd, 'utf8');
+    // Patterns match names byte for byte, names that are not UTF-8 included (shared/pathBytes.ts).
+    return decodePathBytes(readFileSync(fd));
   } catch {
     return null;
   } finally {

@@ -8,6 +8,7 @@
 import { readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ShadowError, toShadowError } from '../../shared/errors.js';
+import { decodePathBytes } from '../../shared/pathBytes.js';
 import { faultPoint } from '../faultPoint.js';
 import { writeTempFile } from '../writeTempFile.js';
 import type { RestoreResult } from './applyRestore.js';
@@ -176,7 +177,7 @@ export async function rulesOfTree(engine: SnapshotEngine, live: IgnoreRules, tre
   const texts = new Map<string, string>();
   for (const [path, entry] of tree) {
     const [dir, name] = splitPath(path);
-    if (name === '.gitignore' && entry.mode !== '120000') texts.set(dir, Buffer.from(await engine.reader.readBlob(entry.oid)).toString('utf8'));
+    if (name === '.gitignore' && entry.mode !== '120000') texts.set(dir, decodePathBytes(await engine.reader.readBlob(entry.oid)));
   }
   return live.withIgnoreFiles(readerFromMap(texts));
 }

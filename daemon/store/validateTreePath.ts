@@ -4,6 +4,7 @@
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { ShadowError } from '../../shared/errors.js';
+import { pathByteLength } from '../../shared/pathBytes.js';
 
 /** Longest path (in UTF-8 bytes) a checkpoint may name; Linux's PATH_MAX. */
 export const MAX_TREE_PATH_BYTES = 4096;
@@ -19,7 +20,7 @@ export function validateTreePath(path: string): void {
   };
   if (typeof path !== 'string' || path.length === 0) fail('empty path');
   if (path.includes('\0')) fail('contains a NUL byte');
-  if (Buffer.byteLength(path) > MAX_TREE_PATH_BYTES) fail(`longer than ${MAX_TREE_PATH_BYTES} bytes`);
+  if (pathByteLength(path) > MAX_TREE_PATH_BYTES) fail(`longer than ${MAX_TREE_PATH_BYTES} bytes`);
   if (path.startsWith('/')) fail('absolute path');
   for (const segment of path.split('/')) {
     if (segment === '') fail('empty segment');

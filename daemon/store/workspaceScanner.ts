@@ -3,15 +3,17 @@
  * single paths the watcher reported. Stats first; hashes (node:crypto) only what changed; writes
  * each new blob as it is hashed. Never follows symlinks.
  */
-import type { Dirent, Stats } from 'node:fs';
-import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import type { Stats } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { exceedsPathMax, fsPath, OS_PATH_MAX, pathByteLength } from '../../shared/pathBytes.js';
 import type { FileMode } from './flatTree.js';
 import type { GitIndexTracker } from './gitIndexTracker.js';
 import type { LooseObjectWriter } from './gitObjects.js';
 import { IgnoreFileChanges } from './ignoreFileChanges.js';
 import type { IgnoreRules } from './ignoreRules.js';
 import { firstNonDirectory } from './realDirectory.js';
+import type { DirEntry } from './readDirEntries.js';
+import { readDirEntries } from './readDirEntries.js';
 import { makeSlicer } from './scanSlicer.js';
 import type { FileRecord, SnapshotIndex } from './snapshotIndex.js';
 import { joinPath, splitPath } from './snapshotIndex.js';
@@ -214,6 +216,7 @@ export class WorkspaceScanner {
 
   private scanPath(path: string, force: boolean, defer?: string[]): void {
     if (path === '') return this.scanDir('', false, defer);
+    if (exceedsPathMax(this.root, path)) return this.scanTooLong(path, defer);
     const notDir = firstNonDirectory(this.root, this.realRoot, splitPath(path)[0], (p) => this.lstat(p));
     if (notDir !== null) return this.replacedDir(path, notDir, force);
     const st = this.lstat(path);
@@ -242,9 +245,9 @@ export class WorkspaceScanner {
   private scanDir(dir: string, recursive: boolean, defer?: string[], files?: string[]): void {
     const notDir = firstNonDirectory(this.root, this.realRoot, dir, (p) => this.lstat(p));
     if (notDir !== null) return this.replacedDir(dir, notDir, true);
-    let entries: Dirent[];
+    let entries: DirEntry[];
     try {
-      entries = readdirSync(dir ? join(this.root, dir) : this.root, { withFileTypes: true });
+      entries = readDirEntries(fsPath(this.root, dir));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return void this.forget(dir);
@@ -256,6 +259,7 @@ export class WorkspaceScanner {
       }
       // An unreadable directory: keep what we knew rather than deleting it from the snapshot.
       if (code === 'EACCES' || code === 'EPERM') return void this.uncaptured.set(dir, 'unreadable directory');
+      if (code === 'ENAMETOOLONG') return void this.uncaptured.set(dir, 'path too long for the OS (ENAMETOOLONG)');
       throw err;
     }
     this.onDirRead(dir);
@@ -273,13 +277,17 @@ export class WorkspaceScanner {
           continue;
         }
         if (name === '.gitignore' && !isDir) {
-          const st = this.lstat(path);
+          const st = exceedsPathMax(this.root, path) ? undefined : this.lstat(path);
           if (st) this.ignoreChanges.noteHidden(dir, st);
           hiddenSeen = st !== undefined;
         }
         continue;
       }
       seen.add(name);
+      if (exceedsPathMax(this.root, path)) {
+        this.markTooLong(path);
+        continue;
+      }
       if (isDir) {
         if (this.index.get(path)) this.index.remove(path);
         if (recursive || !this.index.hasDir(path)) {
@@ -321,7 +329,7 @@ export class WorkspaceScanner {
     if (!force && this.reuseGitOid(path, st, mode)) return;
     let content: Buffer;
     try {
-      content = st.isSymbolicLink() ? readlinkSync(join(this.root, path), { encoding: 'buffer' }) : readFileSync(join(this.root, path));
+      content = st.isSymbolicLink() ? readlinkSync(fsPath(this.root, path), { encoding: 'buffer' }) : readFileSync(fsPath(this.root, path));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return void this.forget(path);
@@ -377,6 +385,26 @@ export class WorkspaceScanner {
       old.ino === st.ino &&
       old.hashedAt - old.mtimeMs > RACY_WINDOW_MS
     );
+  }
+
+  /**
+   * A path the OS cannot take in one system call (over PATH_MAX with the workspace's own path): git
+   * warns and goes on, and so does the scan (one such path used to fail every checkpoint and
+   * cancel with a raw ENAMETOOLONG). The nearest ancestor short enough is re-read instead: its
+   * entries tell whether the long one is there (then it is uncaptured) or gone.
+   */
+  private scanTooLong(path: string, defer?: string[]): void {
+    let dir = splitPath(path)[0];
+    while (dir !== '' && exceedsPathMax(this.root, dir)) dir = splitPath(dir)[0];
+    if (dir === '' || this.lstat(dir)?.isDirectory()) this.scanDir(dir, false, defer);
+    else this.scanPath(dir, true, defer);
+  }
+
+  /** Records `path` as uncaptured for its length; nothing below it is in the index (S1.1a). */
+  private markTooLong(path: string): void {
+    this.forget(path);
+    const bytes = Buffer.byteLength(this.root) + 1 + pathByteLength(path);
+    this.uncaptured.set(path, `path too long for the OS (${bytes} bytes with the workspace path, limit ${OS_PATH_MAX - 1}): ENAMETOOLONG`);
   }
 
   /** Forgets a path (file or directory subtree) that is gone or now ignored. */
@@ -442,7 +470,7 @@ export class WorkspaceScanner {
   private lstat(path: string): Stats | undefined {
     this.stats.statted++;
     try {
-      return lstatSync(join(this.root, path), { throwIfNoEntry: false });
+      return lstatSync(fsPath(this.root, path), { throwIfNoEntry: false });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOTDIR' || code === 'ENOENT') return undefined;

@@ -16,6 +16,7 @@
  *   checkpoint rescans and the engine polls for auto snapshots. Running out of inotify watches or
  *   instances (ENOSPC/EMFILE, at start or when a new directory appears) is the usual cause and is
  *   logged once with the sysctl that raises the limit; the sync cookie never waits on a dead watch.
+ *   ENAMETOOLONG is not such an error: it concerns one path over PATH_MAX, which stays unwatched.
  */
 import type { FSWatcher as NodeWatcher, Stats } from 'node:fs';
 import { mkdirSync, unlinkSync, watch as fsWatch, writeFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { basename, join } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { watch } from 'chokidar';
 import type { IgnoreRules } from '../store/ignoreRules.js';
+import { OS_PATH_MAX } from '../../shared/pathBytes.js';
 import { crawlDirectoriesOnly } from './crawlDirectoriesOnly.js';
 import { watchLimitAdvice, watchLimitCode, watchLimitReason } from './watchLimit.js';
 
@@ -79,6 +81,7 @@ export class WorkspaceWatcher {
   private rescanReason: string | null = 'initial scan';
   private broken: string | null = null;
   private cookieSeq = 0;
+  private tooLongLogged = false;
   private cookieSeen = 0;
   private readonly cookieWaiters: { seq: number; resolve: () => void }[] = [];
 
@@ -111,6 +114,9 @@ export class WorkspaceWatcher {
     const ignored = (p: string, stats?: Stats): boolean => {
       if (p === root) return false;
       if (!p.startsWith(root + '/')) return true;
+      // Past PATH_MAX no system call takes the path: the scan lists it as uncaptured, and a watch
+      // attempt would only fail (its parent's watch still reports it appearing or going).
+      if (Buffer.byteLength(p) >= OS_PATH_MAX) return true;
       if (stats) return !stats.isDirectory() || ignore.isIgnoredDeep(rel(p), true);
       return ignore.isIgnoredDeep(rel(p), true) && ignore.isIgnoredDeep(rel(p), false);
     };
@@ -119,7 +125,7 @@ export class WorkspaceWatcher {
     this.hookWatchCreation(w, rel);
     if (!crawlDirectoriesOnly(w)) this.opts.logger.info({}, 'chokidar internals changed: its crawl stats every file (slower, still correct)');
     w.on('raw', (event, evPath, details) => this.onRaw(event, evPath, (details as { watchedPath?: string } | undefined)?.watchedPath, rel));
-    w.on('error', (err) => this.fail(`watcher error: ${String(err)}`, err));
+    w.on('error', (err) => this.onError(err));
     await new Promise<void>((resolve) => w.once('ready', () => resolve()));
     this.opts.logger.info({ dirs: this.watched.size, degraded: this.broken }, 'watcher ready');
   }
@@ -216,6 +222,12 @@ export class WorkspaceWatcher {
       this.dirs.add(dir);
       return;
     }
+    if (evPath.includes('\uFFFD')) {
+      // fs.watch decodes names as UTF-8, so a name that is not one arrives mangled and names no
+      // file: its directory is re-read instead, which gets the name's bytes (readDirEntries.ts).
+      this.dirs.add(dir);
+      return;
+    }
     const child = dir ? `${dir}/${evPath}` : evPath;
     if (!dir) this.opts.onRootEntry?.(evPath);
     this.paths.add(child);
@@ -229,6 +241,20 @@ export class WorkspaceWatcher {
         this.paths.add(dir);
       }
     }
+  }
+
+  /**
+   * A chokidar error. ENAMETOOLONG concerns one path (found during a crawl, over PATH_MAX): that
+   * directory simply has no watch, which `isWatched` says, so the engine reads it itself; giving
+   * up on events for the daemon's life because of it made every checkpoint rescan everything.
+   */
+  private onError(err: unknown): void {
+    if ((err as { code?: unknown } | null)?.code === 'ENAMETOOLONG') {
+      if (!this.tooLongLogged) this.opts.logger.warn({ err: String(err) }, 'a path over PATH_MAX is not watched (it is listed as uncaptured)');
+      this.tooLongLogged = true;
+      return;
+    }
+    this.fail(`watcher error: ${String(err)}`, err);
   }
 
   private unwatchTree(dir: string): void {

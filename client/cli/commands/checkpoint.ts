@@ -1,5 +1,6 @@
 /** `shadowctl checkpoint [-m MSG]`: snapshot the working tree now (S7, S4.3). */
 import { Checkpoint } from '../../../shared/methods/checkpoint.js';
+import { quotePath } from '../../../shared/pathBytes.js';
 import type { Command, CommandResult } from '../command.js';
 import { shortOid } from '../output.js';
 import { stringOption } from '../parseArgs.js';
@@ -30,7 +31,7 @@ export const command: Command = {
       return {
         json: cp,
         lines: [`Checkpoint ${ctx.style.bold(shortOid(cp.commit))} on ${cp.ref} (${cp.files} files)`],
-        warnings: cp.uncaptured.map((u) => `not captured: ${u.path} (${u.reason})`),
+        warnings: cp.uncaptured.map((u) => `not captured: ${quotePath(u.path)} (${u.reason})`),
       };
     } finally {
       client.close();

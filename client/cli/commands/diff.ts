@@ -1,6 +1,7 @@
 /** `shadowctl diff [CHECKPOINT]`: paths changed in the working tree since a checkpoint (S7, S1.8). */
 import { Diff } from '../../../shared/methods/diff.js';
 import type { ResultOf } from '../../../shared/defineMethod.js';
+import { quotePath } from '../../../shared/pathBytes.js';
 import type { Command, CommandResult } from '../command.js';
 import type { Style } from '../output.js';
 import { shortOid } from '../output.js';
@@ -42,5 +43,5 @@ export function diffLines(diff: ResultOf<typeof Diff>, style: Style): string[] {
   if (rows.length === 0) return [`No changes since ${shortOid(diff.checkpoint)}.`];
   // Sorted by path like git (stable: a path both modified and mode-changed shows M, then T).
   rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return rows.map(([path, letter]) => `${letter} ${path}`);
+  return rows.map(([path, letter]) => `${letter} ${quotePath(path)}`);
 }

@@ -4,6 +4,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { ShadowError } from '../../../shared/errors.js';
 import { Restore } from '../../../shared/methods/restore.js';
 import type { ResultOf } from '../../../shared/defineMethod.js';
+import { quotePath, unquotePath } from '../../../shared/pathBytes.js';
 import type { Command, CommandContext, CommandResult } from '../command.js';
 import { shortOid } from '../output.js';
 
@@ -16,7 +17,8 @@ export const command: Command = {
     description:
       'PATHs are relative to the current directory and must lie inside the workspace. The state\n' +
       'before restoring is snapshotted first, and the command prints how to undo. Ignored and\n' +
-      'uncapturable files are never touched (listed as preserved).\n' +
+      'uncapturable files are never touched (listed as preserved). A name that is not UTF-8 is\n' +
+      'given as output quotes it, in double quotes with octal escapes: \'"caf\\351.txt"\'.\n' +
       '--json: { checkpoint, preRestore, restored, removed, preserved }.',
     options: [],
     minPositionals: 1,
@@ -46,7 +48,8 @@ export function toWorkspacePaths(paths: string[], cwd: string, workspace: string
   const out: string[] = [];
   for (const p of paths) {
     if (p === '') throw new ShadowError('PATH_INVALID', 'Empty path argument', { path: p });
-    const rel = insideRelative(resolve(cwd, p), workspace);
+    // A name that is not UTF-8 can only be typed in git's quoted form ("caf\351.txt"), as output shows it.
+    const rel = insideRelative(resolve(cwd, unquotePath(p)), workspace);
     if (rel === undefined) throw new ShadowError('PATH_INVALID', `Path ${p} is outside the workspace ${workspace}`, { path: p, workspace });
     if (rel === '') return undefined;
     out.push(rel.split(sep).join('/'));
@@ -92,7 +95,7 @@ function restoreReport(r: ResultOf<typeof Restore>, ctx: CommandContext): { line
     `Restored ${ctx.style.bold(shortOid(r.checkpoint))}: ${r.restored.length} written, ${r.removed.length} removed, ${r.preserved.length} preserved.`,
     `Undo with: shadowctl${dir} restore ${r.preRestore}`,
   ];
-  return { lines, warnings: r.preserved.map((p) => `preserved ${p.path} (${p.reason})`) };
+  return { lines, warnings: r.preserved.map((p) => `preserved ${quotePath(p.path)} (${p.reason})`) };
 }
 
 /** Quotes a path for a POSIX shell when it needs it. */

@@ -1,5 +1,6 @@
 /** `shadowctl undo`: restore the state saved before the last destructive cancel or restore (S7, S5.4). */
 import { Undo } from '../../../shared/methods/undo.js';
+import { quotePath } from '../../../shared/pathBytes.js';
 import { shadowctlPrefix } from '../cancelReport.js';
 import type { Command, CommandResult } from '../command.js';
 import { shortOid } from '../output.js';
@@ -28,7 +29,7 @@ export const command: Command = {
           `Restored pre-abort snapshot ${ctx.style.bold(shortOid(r.restoredTo))}: ${r.restored.length} written, ${r.removed.length} removed, ${r.preserved.length} preserved.`,
           `Undo this with: ${shadowctlPrefix(ctx)} restore ${r.preRestore}`,
         ],
-        warnings: r.preserved.map((p) => `preserved ${p.path} (${p.reason})`),
+        warnings: r.preserved.map((p) => `preserved ${quotePath(p.path)} (${p.reason})`),
       };
     } finally {
       client.close();
