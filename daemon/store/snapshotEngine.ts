@@ -15,6 +15,7 @@ import { CheckpointReader } from './checkpointReader.js';
 import type { CheckpointMeta } from './commitCodec.js';
 import { encodeCommit } from './commitCodec.js';
 import { LooseObjectWriter } from './gitObjects.js';
+import { NestedRepos } from './nestedRepos.js';
 import type { GuardDeps } from './objectGuard.js';
 import { confirmCommitted, treeObjectsReady, waitForGc } from './objectGuard.js';
 import { ObjectPresence } from './objectPresence.js';
@@ -75,6 +76,8 @@ export class SnapshotEngine {
   readonly watcher: WorkspaceWatcher;
   /** Lists the packs the engine writes and merges the small ones. */
   readonly packs: PackMaintenance;
+  /** Nested repositories and submodules: their git dirs captured beside each checkpoint (#10.7). */
+  readonly nested: NestedRepos;
   private queue: Promise<unknown> = Promise.resolve();
   private quietTimer: NodeJS.Timeout | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
@@ -128,8 +131,10 @@ export class SnapshotEngine {
       fallbackPollMs: config.autoSnapshot.enabled ? config.autoSnapshot.quietPeriod : null,
       ...(opts.onRootEntry ? { onRootEntry: opts.onRootEntry } : {}),
     });
+    this.nested = new NestedRepos({ workspace: layout.workspace, stateDir: layout.stateDir, gitDirRoots: [layout.workspace, ...(layout.userGitDir ? [layout.userGitDir] : [])], logger });
     this.scanner.onDirRead = (dir) => {
       this.watcher.noteRead(dir);
+      this.nested.noteDir(dir);
       if (!this.watcher.isWatched(dir)) this.unwatchedDirs.add(dir);
     };
   }
@@ -247,6 +252,7 @@ export class SnapshotEngine {
     await confirmCommitted(this.guard, { commit, commitBytes, tree, baseTree }, () =>
       parent ? this.refs.update(ref, parent, commit) : this.refs.delete([ref]),
     );
+    this.nested.capture(commit);
     const written = { ...base, commit, created: true };
     this.lastCommit = Promise.resolve({ commit, ref, time: Math.floor(Date.now() / 1000) });
     this.lastWritten = commit;
