@@ -128,7 +128,7 @@ export function captureGitDir(paths: NestedStorePaths, gitDir: string, prev: Pre
   const id = captureId(entries);
   const stats = new Map<string, string>();
   for (const e of entries) if (e.kind === 'file') stats.set(e.rel, statKey(e.st));
-  if (prev?.id === id || exists(join(paths.captures, id, 'manifest.json'))) return { id, stats };
+  if (exists(join(paths.captures, id, 'manifest.json'))) return { id, stats };
   const build = join(paths.tmp, `capture-${randomBytes(6).toString('hex')}`);
   mkdirSync(join(build, 'git'), { recursive: true });
   const manifest: CaptureManifest = { version: 1, objects: [], files: [], dirs: [] };

@@ -16,9 +16,12 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { writeTempFile } from '../writeTempFile.js';
 import type { RestoreResult } from './applyRestore.js';
 import type { NestedStorePaths, PreviousCapture } from './nestedRepoCapture.js';
-import { absent, captureGitDir, exists, nestedStorePaths } from './nestedRepoCapture.js';
+import { absent, captureGitDir, exists, linkOrFalse, nestedStorePaths } from './nestedRepoCapture.js';
+import type { NestedPruned } from './nestedRepoPrune.js';
+import { pruneNestedStore, shadowCommits } from './nestedRepoPrune.js';
 import { materializeCapture, sameAsCapture } from './nestedRepoRestore.js';
 import { firstNonDirectory } from './realDirectory.js';
+import type { SnapshotEngine } from './snapshotEngine.js';
 
 /** One nested repository as a checkpoint holds it. */
 export interface NestedRepoRecord {
@@ -91,6 +94,17 @@ export class NestedRepos {
     } catch (err) {
       this.opts.logger.warn({ commit, err: String(err) }, 'nested repositories not recorded');
     }
+  }
+
+  /** `to` rewrites commit `from` (the auto chain's compaction): it holds the same nested repositories. */
+  carry(from: string, to: string): void {
+    const fromFile = join(this.store.checkpoints, `${from}.json`);
+    if (exists(fromFile)) linkOrFalse(fromFile, join(this.store.checkpoints, `${to}.json`));
+  }
+
+  /** Prunes the nested store down to what the commits on shadow refs need (gc, S1.7). Inside `exclusive`. */
+  async prune(engine: SnapshotEngine): Promise<NestedPruned> {
+    return pruneNestedStore(this.store, await shadowCommits(engine));
   }
 
   /** The nested repositories recorded for `commit` (none when it has no record). */
