@@ -176,6 +176,8 @@ export class SnapshotEngine {
   async refresh(): Promise<{ rescanned: boolean; hashed: number }> {
     await this.watcher.sync();
     const dirty = this.watcher.drain();
+    // A `.git` created in a known directory (`git init`, a clone's last rename) is ignored by the scan: note it here.
+    for (const p of dirty.paths) if (p.endsWith('/.git')) this.nested.noteDir(p.slice(0, -5));
     this.scanner.resetStats();
     // info/exclude and core.excludesFile are outside the watched tree (and .shadowignore is not a
     // .gitignore): a few small reads per checkpoint catch their edits; any change can hide or

@@ -9,7 +9,8 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Cancel, RunStart } from '../../shared/methods/index.js';
+import { Cancel, Checkpoint, RunStart, Status } from '../../shared/methods/index.js';
+import { waitFor } from '../helpers/waitFor.js';
 import type { ShadowClient } from '../helpers/connectClient.js';
 import { connectClient } from '../helpers/connectClient.js';
 import { git } from '../helpers/gitOracle.js';
@@ -74,6 +75,25 @@ describe('nested repositories (#10.7, S1.1a)', () => {
     gitAt('proj', ['fsck', '--full', '--strict', '--no-dangling']);
     expect(gitAt('proj', ['status', '--porcelain=v1', '--branch'])).toBe(before.status);
     expect(gitAt('proj', ['show', ':staged.txt'])).toBe('staged');
+  });
+
+  it('#10.7 git init in a directory the daemon already knows, then rm -rf and cancel: the .git comes back (S1.1a)', async () => {
+    const c = await setup();
+    write('proj/a.txt', 'plain files first\n');
+    await c.request(Checkpoint, { message: 'before git init' });
+    // Only the watcher's events now (no rescan): the .git below is all that changes.
+    await waitFor(async () => (await c.request(Status, {})).watcher.mode === 'events' || null, 'watcher vouching');
+    await c.request(Checkpoint, { message: 'settled' });
+    gitAt('proj', ['init', '-q', '-b', 'main']);
+    gitAt('proj', ['add', '-A']);
+    gitAt('proj', ['commit', '-q', '-m', 'made a repository']);
+    const head = gitAt('proj', ['rev-parse', 'HEAD']);
+    await c.request(RunStart, { name: 'job' });
+    rmSync(join(ws.dir, 'proj'), { recursive: true, force: true });
+    const r = await c.request(Cancel, { reason: 'user_cancel' });
+    expect(r.restored).toEqual(['proj/.git', 'proj/a.txt']);
+    expect(gitAt('proj', ['rev-parse', 'HEAD'])).toBe(head);
+    expect(gitAt('proj', ['status', '--porcelain=v1'])).toBe('');
   });
 
   it('#10.7 a removed submodule comes back with a working .git file, and its modules dir when that went too (S1.1a)', async () => {
