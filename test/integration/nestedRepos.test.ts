@@ -9,7 +9,8 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Cancel, Checkpoint, RunStart, Status } from '../../shared/methods/index.js';
+import { FAULT_ENV } from '../../daemon/faultPoint.js';
+import { Cancel, Checkpoint, RunGet, RunStart, Status } from '../../shared/methods/index.js';
 import { waitFor } from '../helpers/waitFor.js';
 import type { ShadowClient } from '../helpers/connectClient.js';
 import { connectClient } from '../helpers/connectClient.js';
@@ -75,6 +76,26 @@ describe('nested repositories (#10.7, S1.1a)', () => {
     gitAt('proj', ['fsck', '--full', '--strict', '--no-dangling']);
     expect(gitAt('proj', ['status', '--porcelain=v1', '--branch'])).toBe(before.status);
     expect(gitAt('proj', ['show', ':staged.txt'])).toBe('staged');
+  });
+
+  it('#10.7 a cancel killed right after its journal: the next daemon completes it, the nested .git included (S2.5)', async () => {
+    let c = await setup();
+    c.close();
+    expect((await ws.cli(['daemon', 'stop'])).code).toBe(0);
+    ws.env[FAULT_ENV] = 'restore.journal-written';
+    c = client = await connectClient(ws);
+    const pid = c.hello.pid;
+    const before = nestedRepo('proj');
+    const s = await c.request(RunStart, { name: 'job' });
+    rmSync(join(ws.dir, 'proj'), { recursive: true, force: true });
+    await c.request(Cancel, { reason: 'user_cancel' }).catch(() => null);
+    await waitFor(() => { try { process.kill(pid, 0); return null; } catch { return true; } }, 'the daemon to die');
+    c.close();
+    delete ws.env[FAULT_ENV];
+    c = client = await connectClient(ws); // completes the journaled restore before answering
+    expect((await c.request(RunGet, { run: s.run })).run.status).toBe('cancelled');
+    expect(gitAt('proj', ['rev-parse', 'HEAD'])).toBe(before.head);
+    expect(gitAt('proj', ['status', '--porcelain=v1', '--branch'])).toBe(before.status);
   });
 
   it('#10.7 git init in a directory the daemon already knows, then rm -rf and cancel: the .git comes back (S1.1a)', async () => {
