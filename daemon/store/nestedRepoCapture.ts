@@ -20,11 +20,7 @@ import { copyFileSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync
 import { dirname, join } from 'node:path';
 
 /** One entry of a git dir, relative to it ('/'-separated). */
-export interface GitDirEntry {
-  rel: string;
-  kind: 'object' | 'file' | 'symlink' | 'dir';
-  st: Stats;
-}
+export type GitDirEntry = { rel: string; kind: 'object' } | { rel: string; kind: 'file' | 'symlink' | 'dir'; st: Stats };
 
 /** What a capture holds, as written to its `manifest.json`. */
 export interface CaptureManifest {
@@ -76,6 +72,12 @@ export function listGitDir(gitDir: string): GitDirEntry[] {
     for (const d of readdirSync(rel ? join(gitDir, rel) : gitDir, { withFileTypes: true })) {
       const child = rel ? `${rel}/${d.name}` : d.name;
       if (skipped(child, d.name)) continue;
+      // Object files are immutable: their name says all, and not lstat-ing thousands of loose
+      // objects is what keeps an unchanged repository cheap at every checkpoint.
+      if (d.isFile() && isObjectFile(child)) {
+        out.push({ rel: child, kind: 'object' });
+        continue;
+      }
       let st: Stats;
       try {
         st = lstatSync(join(gitDir, child));
@@ -87,7 +89,7 @@ export function listGitDir(gitDir: string): GitDirEntry[] {
         out.push({ rel: child, kind: 'dir', st });
         walk(child);
       } else if (st.isSymbolicLink()) out.push({ rel: child, kind: 'symlink', st });
-      else if (st.isFile()) out.push({ rel: child, kind: isObjectFile(child) ? 'object' : 'file', st });
+      else if (st.isFile()) out.push(isObjectFile(child) ? { rel: child, kind: 'object' } : { rel: child, kind: 'file', st });
     }
   };
   walk('');
@@ -99,7 +101,7 @@ export function captureId(entries: GitDirEntry[]): string {
   const h = createHash('sha1');
   for (const e of entries) {
     h.update(`${e.kind}\0${e.rel}\0`);
-    if (e.kind === 'file' || e.kind === 'symlink') h.update(`${e.st.size}\0${e.st.mtimeMs}\0${e.st.ctimeMs}\0${e.st.ino}\0${e.st.mode}\n`);
+    if (e.kind !== 'object' && e.kind !== 'dir') h.update(`${e.st.size}\0${e.st.mtimeMs}\0${e.st.ctimeMs}\0${e.st.ino}\0${e.st.mode}\n`);
     else h.update('\n');
   }
   return h.digest('hex');
@@ -115,6 +117,8 @@ export interface PreviousCapture {
   id: string;
   /** rel → stat key of the source file when it was copied. */
   stats: Map<string, string>;
+  /** Object files known to be in the pool (drop this cache after a prune). */
+  objects: Set<string>;
 }
 
 const statKey = (st: Stats): string => `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}:${st.mode}`;
@@ -128,23 +132,32 @@ export function captureGitDir(paths: NestedStorePaths, gitDir: string, prev: Pre
   const id = captureId(entries);
   const stats = new Map<string, string>();
   for (const e of entries) if (e.kind === 'file') stats.set(e.rel, statKey(e.st));
-  if (exists(join(paths.captures, id, 'manifest.json'))) return { id, stats };
+  if (exists(join(paths.captures, id, 'manifest.json'))) return { id, stats, objects: new Set(readManifest(paths, id).objects) };
+  const objects = new Set(entries.filter((e) => e.kind === 'object').map((e) => e.rel));
   const build = join(paths.tmp, `capture-${randomBytes(6).toString('hex')}`);
   mkdirSync(join(build, 'git'), { recursive: true });
   const manifest: CaptureManifest = { version: 1, objects: [], files: [], dirs: [] };
+  const dirsMade = new Set<string>();
+  const made = (dir: string): void => {
+    if (dirsMade.has(dir)) return;
+    mkdirSync(dir, { recursive: true });
+    dirsMade.add(dir);
+  };
   try {
     for (const e of entries) {
       const src = join(gitDir, e.rel);
       const dst = join(build, 'git', e.rel);
       if (e.kind === 'dir') {
-        mkdirSync(dst, { recursive: true });
-        manifest.dirs.push(e.rel);
+        manifest.dirs.push(e.rel); // made at restore; here only the parents of copied files
       } else if (e.kind === 'object') {
-        if (pool(src, join(paths.pool, e.rel.slice('objects/'.length)))) manifest.objects.push(e.rel);
+        if (prev?.objects.has(e.rel) || pool(src, join(paths.pool, e.rel.slice('objects/'.length)))) manifest.objects.push(e.rel);
+        else objects.delete(e.rel);
       } else if (e.kind === 'symlink') {
+        made(dirname(dst));
         symlinkSync(readlinkSync(src), dst);
         manifest.files.push(e.rel);
       } else {
+        made(dirname(dst));
         const same = prev && prev.stats.get(e.rel) === statKey(e.st);
         if (!(same && linkOrFalse(join(paths.captures, prev.id, 'git', e.rel), dst)) && !copyOrFalse(src, dst)) continue;
         manifest.files.push(e.rel);
@@ -161,7 +174,7 @@ export function captureGitDir(paths: NestedStorePaths, gitDir: string, prev: Pre
   } finally {
     rmSync(build, { recursive: true, force: true });
   }
-  return { id, stats };
+  return { id, stats, objects };
 }
 
 /**

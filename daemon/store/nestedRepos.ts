@@ -104,6 +104,8 @@ export class NestedRepos {
 
   /** Prunes the nested store down to what the commits on shadow refs need (gc, S1.7). Inside `exclusive`. */
   async prune(engine: SnapshotEngine): Promise<NestedPruned> {
+    // The previous captures' object lists may name objects the prune removes: forget them.
+    this.prev.clear();
     return pruneNestedStore(this.store, await shadowCommits(engine));
   }
 
