@@ -104,6 +104,7 @@ export class NestedRepos {
 
   /** Prunes the nested store down to what the commits on shadow refs need (gc, S1.7). Inside `exclusive`. */
   async prune(engine: SnapshotEngine): Promise<NestedPruned> {
+    if (!exists(this.store.root)) return { records: 0, captures: 0, objects: 0 }; // no walk of every commit for nothing
     // The previous captures' object lists may name objects the prune removes: forget them.
     this.prev.clear();
     return pruneNestedStore(this.store, await shadowCommits(engine));

@@ -6,11 +6,11 @@
  * `git gc --prune=now`; a removed submodule comes back with its `.git` file and its modules dir;
  * a restore never deletes a nested `.git` and reports the ones it leaves alone.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FAULT_ENV } from '../../daemon/faultPoint.js';
-import { Cancel, Checkpoint, RunGet, RunStart, Status } from '../../shared/methods/index.js';
+import { Cancel, Checkpoint, Gc, RunFinish, RunGet, RunStart, Status } from '../../shared/methods/index.js';
 import { waitFor } from '../helpers/waitFor.js';
 import type { ShadowClient } from '../helpers/connectClient.js';
 import { connectClient } from '../helpers/connectClient.js';
@@ -34,9 +34,9 @@ const read = (rel: string): string => readFileSync(join(ws.dir, rel), 'utf8');
 /** Native git inside a nested repository of the workspace. */
 const gitAt = (rel: string, args: string[]): string => git(join(ws.dir, rel), args, ws.env);
 
-async function setup(): Promise<ShadowClient> {
+async function setup(config: object = {}): Promise<ShadowClient> {
   ws = makeTestWorkspace({ git: true });
-  write('shadow.config.json', JSON.stringify({ autoSnapshot: { enabled: false } }));
+  write('shadow.config.json', JSON.stringify({ autoSnapshot: { enabled: false }, ...config }));
   write('README.md', 'outer\n');
   gitIn(ws, ['add', '-A']);
   gitIn(ws, ['commit', '-q', '-m', 'outer']);
@@ -174,6 +174,31 @@ describe('nested repositories (#10.7, S1.1a)', () => {
     });
     expect(gitAt('made', ['log', '--format=%s'])).toBe('new repo');
     expect(gitAt('proj', ['rev-parse', 'HEAD'])).toBe(jobHead);
+    gitAt('proj', ['fsck', '--full', '--no-dangling']);
+  });
+
+  it('#10.7 shadowctl gc keeps the captures a checkpoint on a ref names and drops those of pruned runs (S1.7)', async () => {
+    const c = await setup({ retention: { keepRuns: 1, keepDays: 0, maxAutoSnapshots: 10 } });
+    const before = nestedRepo('proj');
+    const nested = join(ws.dir, '.git/shadow/nested');
+    const first = await c.request(RunStart, { name: 'old' });
+    await c.request(RunFinish, {});
+    write('proj/b.txt', 'new in the second run\n');
+    gitAt('proj', ['add', 'b.txt']); // the index changes: a second capture
+    await c.request(RunStart, { name: 'kept' });
+    await c.request(RunFinish, {});
+    expect(readdirSync(join(nested, 'captures'))).toHaveLength(2);
+    const r = await c.request(Gc, {});
+    expect(r.runsPruned).toEqual([first.run]);
+    expect(existsSync(join(nested, 'checkpoints', `${first.base}.json`))).toBe(false);
+    expect(readdirSync(join(nested, 'captures'))).toHaveLength(1);
+    // What is kept still restores: the newest run's checkpoints.
+    await c.request(RunStart, { name: 'job' });
+    rmSync(join(ws.dir, 'proj'), { recursive: true, force: true });
+    const x = await c.request(Cancel, { reason: 'user_cancel' });
+    expect(x.restored).toContain('proj/.git');
+    expect(gitAt('proj', ['rev-parse', 'HEAD'])).toBe(before.head);
+    expect(gitAt('proj', ['show', ':b.txt'])).toBe('new in the second run');
     gitAt('proj', ['fsck', '--full', '--no-dangling']);
   });
 });
