@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FAULT_ENV } from '../../daemon/faultPoint.js';
-import { Cancel, Checkpoint, Gc, RunFinish, RunGet, RunStart, Status } from '../../shared/methods/index.js';
+import { Cancel, Checkpoint, Gc, RunFinish, RunGet, RunStart, Status, Undo } from '../../shared/methods/index.js';
 import { waitFor } from '../helpers/waitFor.js';
 import type { ShadowClient } from '../helpers/connectClient.js';
 import { connectClient } from '../helpers/connectClient.js';
@@ -76,6 +76,12 @@ describe('nested repositories (#10.7, S1.1a)', () => {
     gitAt('proj', ['fsck', '--full', '--strict', '--no-dangling']);
     expect(gitAt('proj', ['status', '--porcelain=v1', '--branch'])).toBe(before.status);
     expect(gitAt('proj', ['show', ':staged.txt'])).toBe('staged');
+
+    // Undo goes back to the pre-abort state (no proj): proj's files go, its .git stays, reported.
+    const u = await c.request(Undo, {});
+    expect(u.preserved).toContainEqual({ path: 'proj/.git', reason: 'nested repository: not in the checkpoint, left as it is' });
+    expect(existsSync(join(ws.dir, 'proj/a.txt'))).toBe(false);
+    expect(gitAt('proj', ['rev-parse', 'HEAD'])).toBe(before.head);
   });
 
   it('#10.7 a cancel killed right after its journal: the next daemon completes it, the nested .git included (S2.5)', async () => {
