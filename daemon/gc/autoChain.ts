@@ -71,6 +71,7 @@ export async function compactAutoChain(engine: SnapshotEngine, max: number): Pro
   for (const oid of kept) {
     const bytes = reparentCommit(await engine.reader.readObject(oid, 'commit'), parent);
     parent = engine.writer.write('commit', bytes);
+    engine.nested.carry(oid, parent); // the copy names the same nested repositories (#10.7)
     written.push({ type: 'commit', bytes });
   }
   // The new commits are unreachable until the ref moves: a user's `git gc --prune=now` running

@@ -45,6 +45,8 @@ export function collectGarbage(ctx: GcContext, now = Date.now()): Promise<GcResu
     const chain = await compactAutoChain(engine, config.retention.maxAutoSnapshots);
     engine.autoChainLength = chain.kept;
     const objectsPruned = layout.kind === 'plain' ? await pruneLooseObjects(engine) : null;
+    // Nested repositories' captures (#10.7): kept while a checkpoint on a ref names them; kept whole on any doubt.
+    const nested = await engine.nested.prune(engine).catch((err: unknown) => ({ error: String(err) }));
     const result: GcResult = {
       runsPruned: ids,
       refsDeleted,
@@ -52,7 +54,7 @@ export function collectGarbage(ctx: GcContext, now = Date.now()): Promise<GcResu
       objectsPruned,
       kept: { runs: kept, autoSnapshots: chain.kept },
     };
-    ctx.logger.info({ runsPruned: ids.length, refsDeleted: refsDeleted.length, autoSnapshotsDropped: chain.dropped, objectsPruned, kept: result.kept }, 'gc');
+    ctx.logger.info({ nested, runsPruned: ids.length, refsDeleted: refsDeleted.length, autoSnapshotsDropped: chain.dropped, objectsPruned, kept: result.kept }, 'gc');
     return result;
   });
 }

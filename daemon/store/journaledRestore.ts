@@ -233,6 +233,7 @@ export async function journaledRestore(
   writeJournal(stateDir, { op: req.op, run: req.run ?? null, target: req.commit, preAbort: pre.commit, paths, startedAt: new Date().toISOString() });
   faultPoint('restore.journal-written');
   const result = await applyAndRescan(engine, plan);
+  engine.nested.restoreInto(result, req.commit, paths); // nested .git dirs and files (#10.7)
   clearJournal(stateDir);
   return { checkpoint: req.commit, preAbort: pre.commit, ...result };
 }
@@ -258,6 +259,7 @@ export async function recoverJournal(engine: SnapshotEngine, live: IgnoreRules):
     ({ plan } = await planAgainstIndex(engine, live, entry.target, entry.paths));
   }
   const result = await applyAndRescan(engine, plan);
+  engine.nested.restoreInto(result, entry.target, entry.paths); // nested .git dirs and files (#10.7)
   clearJournal(engine.layout.stateDir);
   return { ...entry, result };
 }

@@ -17,6 +17,7 @@ import type { CheckpointMeta } from './commitCodec.js';
 import { encodeCommit } from './commitCodec.js';
 import { hashObject, LooseObjectWriter } from './gitObjects.js';
 import { GitIndexTracker } from './gitIndexTracker.js';
+import { NestedRepos } from './nestedRepos.js';
 import type { GuardDeps } from './objectGuard.js';
 import { confirmCommitted, treeObjectsReady, waitForGc } from './objectGuard.js';
 import { ObjectPresence } from './objectPresence.js';
@@ -79,6 +80,8 @@ export class SnapshotEngine {
   readonly packs: PackMaintenance;
   /** The user's git index: tracked files are captured even when ignored, its oids reused (S1.1). */
   readonly gitIndex: GitIndexTracker;
+  /** Nested repositories and submodules: their git dirs captured beside each checkpoint (#10.7). */
+  readonly nested: NestedRepos;
   private queue: Promise<unknown> = Promise.resolve();
   private quietTimer: NodeJS.Timeout | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
@@ -136,8 +139,10 @@ export class SnapshotEngine {
       fallbackPollMs: config.autoSnapshot.enabled ? config.autoSnapshot.quietPeriod : null,
       ...(opts.onRootEntry ? { onRootEntry: opts.onRootEntry } : {}),
     });
+    this.nested = new NestedRepos({ workspace: layout.workspace, stateDir: layout.stateDir, gitDirRoots: [layout.workspace, ...(layout.userGitDir ? [layout.userGitDir] : [])], logger });
     this.scanner.onDirRead = (dir) => {
       this.watcher.noteRead(dir);
+      this.nested.noteDir(dir);
       if (!this.watcher.isWatched(dir)) this.unwatchedDirs.add(dir);
     };
   }
@@ -183,6 +188,8 @@ export class SnapshotEngine {
   async refresh(): Promise<{ rescanned: boolean; hashed: number }> {
     await this.watcher.sync();
     const dirty = this.watcher.drain();
+    // A `.git` created in a known directory (`git init`, a clone's last rename) is ignored by the scan: note it here.
+    for (const p of dirty.paths) if (p.endsWith('/.git')) this.nested.noteDir(p.slice(0, -5));
     this.scanner.resetStats();
     // info/exclude and core.excludesFile are outside the watched tree (and .shadowignore is not a
     // .gitignore): a few small reads per checkpoint catch their edits; any change can hide or
@@ -286,6 +293,7 @@ export class SnapshotEngine {
     await confirmCommitted(this.guard, { commit, commitBytes, tree, baseTree }, () =>
       parent ? this.refs.update(ref, parent, commit) : this.refs.delete([ref]),
     );
+    this.nested.capture(commit);
     const written = { ...base, commit, created: true };
     this.lastCommit = Promise.resolve({ commit, ref, time: Math.floor(Date.now() / 1000) });
     this.lastWritten = commit;
