@@ -74,6 +74,7 @@ async function main(): Promise<number> {
     logger,
     onCheckpoint: (c) => server?.broadcast({ event: 'checkpoint', data: { commit: c.commit, tree: c.tree, ref: c.ref, run: c.run, files: c.files } }),
     onRootEntry: (name) => runs?.onRootEntry(name),
+    backupEnv: process.env,
   });
   runs = new RunManager({ engine, ignore, config, layout, logger, emit: (event, data) => server?.broadcast({ event, data }) });
 

@@ -59,6 +59,12 @@ export const ERROR_CODES = {
   SHUTTING_DOWN: 'failure',
   /** A file of the state folder (restore journal, run record) is corrupt: it was set aside, not used; details name it. */
   STATE_CORRUPT: 'failure',
+  /** The backup store outside the work tree cannot be written, read, or put back (issue #10.8); details name it. */
+  BACKUP_FAILED: 'failure',
+  /** No backup store matches what `recover` was asked for; details say what was looked for. */
+  BACKUP_NOT_FOUND: 'nothing',
+  /** `recover --into` names a directory that exists and is not empty (nothing is ever overwritten). */
+  RECOVER_TARGET_INVALID: 'usage',
   /** An unexpected internal failure; details say where. */
   INTERNAL: 'failure',
 } as const;

@@ -45,6 +45,8 @@ export function collectGarbage(ctx: GcContext, now = Date.now()): Promise<GcResu
     const chain = await compactAutoChain(engine, config.retention.maxAutoSnapshots);
     engine.autoChainLength = chain.kept;
     const objectsPruned = layout.kind === 'plain' ? await pruneLooseObjects(engine) : null;
+    // The backup store follows: pruned refs and the objects only they reached go there too (issue #10.8).
+    if (engine.backup) await engine.backup.prune(engine).catch((err: unknown) => ctx.logger.info({ err: String(err) }, 'backup store prune failed'));
     const result: GcResult = {
       runsPruned: ids,
       refsDeleted,

@@ -7,6 +7,9 @@
 import { join } from 'node:path';
 import type { ShadowConfig } from '../../shared/config.js';
 import { autoChainLength, compactAutoChain } from '../gc/autoChain.js';
+import { BackupStore } from './backupStore.js';
+import type { StoreRepair } from './storeRepair.js';
+import { repairStore, storeVanished } from './storeRepair.js';
 import { STATE_FILES } from '../../shared/paths.js';
 import type { WorkspaceLayout } from '../workspaceLayout.js';
 import type { WatcherLogger } from '../watcher/workspaceWatcher.js';
@@ -51,6 +54,10 @@ export interface SnapshotEngineOptions {
   onCheckpoint?: (c: CheckpointWritten) => void;
   /** Called with the name of a root entry the watcher reports changed (abort file, S5.1). */
   onRootEntry?: (name: string) => void;
+  /** Keeps a backup store outside the work tree, located from this environment (issue #10.8); none when absent. */
+  backupEnv?: NodeJS.ProcessEnv;
+  /** Called after the store was put back from the backup (a job deleted it). */
+  onRepair?: (r: StoreRepair) => void;
 }
 
 /** While polling, the pause between two scans is at least this many times the scan's duration. */
@@ -90,12 +97,16 @@ export class SnapshotEngine {
   private readonly statCacheFile: string;
   /** Where the workspace and its stores are. */
   readonly layout: WorkspaceLayout;
+  /** The copy of the store outside the work tree (issue #10.8), or null when disabled. */
+  readonly backup: BackupStore | null;
 
   constructor(private readonly opts: SnapshotEngineOptions) {
     const { layout, config, ignore, logger } = opts;
     this.layout = layout;
     this.refs = new RefStore(layout.refsDir);
     this.reader = new CheckpointReader(layout.commonDir, this.refs);
+    this.backup = opts.backupEnv ? new BackupStore(layout.workspace, opts.backupEnv) : null;
+    this.reader.fallback = this.backup?.reader ?? null;
     this.writer = new LooseObjectWriter(layout.objectsDir);
     this.guard = {
       index: this.index,
@@ -147,18 +158,25 @@ export class SnapshotEngine {
       () => this.armAutoSnapshot(),
       (err: unknown) => this.opts.logger.error({ err: String(err) }, 'watcher failed to start; every checkpoint rescans'),
     );
+    // Stopped while a job had deleted the store (its refs are gone, the backup has them): put back first.
+    if (this.backup?.exists() && this.refs.list().size === 0 && this.backup.refs.list().size > 0) {
+      await this.exclusive(() => this.repairIfVanished('no refs/shadow/* ref left; the backup store has them'));
+    }
     const before = first ? this.exclusive(first) : undefined;
     // The scan's failure (SHUTTING_DOWN when stopped early, an unreadable tree) must not be an
     // unhandled rejection, which would kill the daemon: refresh() has asked for a rescan next time.
     void this.exclusive(async () => this.refresh()).catch((err: unknown) => {
       if (!this.closed) this.opts.logger.error({ err: String(err) }, 'initial scan failed; the next checkpoint rescans');
     });
+    void this.exclusive(() => this.syncBackup());
     return before;
   }
 
   /** Runs `fn` after every operation queued before it. */
   exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    const next = this.queue.then(fn, fn);
+    // Whatever runs next finds the store in place, even if a job just deleted it (issue #10.8).
+    const guarded = (): Promise<T> | T => (this.closed ? fn() : (this.repairIfVanished(), fn()));
+    const next = this.queue.then(guarded, guarded);
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -247,12 +265,41 @@ export class SnapshotEngine {
     await confirmCommitted(this.guard, { commit, commitBytes, tree, baseTree }, () =>
       parent ? this.refs.update(ref, parent, commit) : this.refs.delete([ref]),
     );
+    await this.syncBackup();
     const written = { ...base, commit, created: true };
     this.lastCommit = Promise.resolve({ commit, ref, time: Math.floor(Date.now() / 1000) });
     this.lastWritten = commit;
     this.saveStatCacheSoon();
     this.opts.onCheckpoint?.(written);
     return written;
+  }
+
+  /**
+   * Puts the store back from the backup when a job deleted it (issue #10.8); null when it is in
+   * place. Must run inside `exclusive` (which calls it first); throws BACKUP_FAILED.
+   */
+  repairIfVanished(reason = storeVanished(this.layout)): StoreRepair | null {
+    if (!reason || !this.backup) return null;
+    const r = repairStore(this.layout, this.refs, this.backup, reason);
+    this.reader.packs.relist();
+    this.guard.presence.refresh();
+    this.forgetLatest();
+    this.watcher.rewatchCookies();
+    this.watcher.requestRescan('the store was put back from the backup');
+    this.opts.logger.warn({ ...r, refs: r.refs.length, backup: this.backup.dir }, 'store vanished; put back from the backup store');
+    this.opts.onRepair?.(r);
+    return r;
+  }
+
+  /** Mirrors the refs and new objects into the backup store; a failure is logged, never thrown. Inside `exclusive`. */
+  async syncBackup(): Promise<void> {
+    if (!this.backup || this.closed) return;
+    try {
+      const s = await this.backup.sync(this);
+      if (s.skipped.length) this.opts.logger.warn({ skipped: s.skipped }, 'backup store: refs naming missing objects were not mirrored');
+    } catch (err) {
+      this.opts.logger.error({ err: String(err), code: (err as { code?: string }).code }, 'backup store update failed');
+    }
   }
 
   /** Files present but not captured, for reports. */

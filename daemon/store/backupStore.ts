@@ -1,0 +1,339 @@
+/**
+ * A second home for Shadow's objects and refs, outside the work tree (issue #10.8): a bare git
+ * repository (backupLocation.ts) kept current after every checkpoint. Objects are mirrored
+ * incrementally: the walk starts at each refs/shadow/* head and stops at trees and commits already
+ * mirrored by this daemon (the first sync after a start walks everything once). A loose object is
+ * hard-linked (copied across filesystems), a packed one brings its whole pack by a hard link (git
+ * packs are immutable), or is rewritten alone when the pack is on another filesystem. The refs
+ * are mirrored as one packed-refs file, written after the objects they name; the run records are
+ * copied beside them. Runs inside the engine's queue.
+ */
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ShadowError, toShadowError } from '../../shared/errors.js';
+import { RUNS_DIR } from '../runs/runStore.js';
+import type { WorkspaceLayout } from '../workspaceLayout.js';
+import { writeTempFile } from '../writeTempFile.js';
+import type { BackupMeta } from './backupLocation.js';
+import { BACKUP_META_FILE, BACKUP_RUNS_DIR, backupStorePath } from './backupLocation.js';
+import { CheckpointReader } from './checkpointReader.js';
+import { decodeCommit } from './commitCodec.js';
+import { LooseObjectWriter } from './gitObjects.js';
+import { ObjectPresence } from './objectPresence.js';
+import { INDEX_NAMES_OFFSET, indexObjectCount, PackReader } from './packReader.js';
+import { RefStore, SHADOW_REF_PREFIX } from './refStore.js';
+import { decodeTree } from './treeCodec.js';
+
+/** What one sync mirrored. */
+export interface BackupSyncStats {
+  /** Objects newly placed in the backup (linked, copied or rewritten). */
+  objects: number;
+  /** Packs hard-linked whole. */
+  packs: number;
+  /** Refs mirrored. */
+  refs: number;
+  /** Refs left out because an object they name is missing from the primary store. */
+  skipped: string[];
+}
+
+/** What the backup store reads from the primary one. */
+export interface BackupSource {
+  layout: WorkspaceLayout;
+  refs: RefStore;
+  reader: CheckpointReader;
+}
+
+/** The backup store of one workspace. */
+export class BackupStore {
+  /** The bare repository's path. */
+  readonly dir: string;
+  /** Its objects directory. */
+  readonly objectsDir: string;
+  /** Its refs (all in packed-refs). */
+  readonly refs: RefStore;
+  /** Reads its objects (the primary store's reader falls back to this one). */
+  readonly reader: CheckpointReader;
+  private readonly presence: ObjectPresence;
+  private readonly writer: LooseObjectWriter;
+  /** Trees and commits whose whole closure is known to be in the backup (this daemon's life). */
+  private readonly closed = new Set<string>();
+
+  constructor(workspace: string, env: NodeJS.ProcessEnv = process.env) {
+    this.dir = backupStorePath(workspace, env);
+    this.objectsDir = join(this.dir, 'objects');
+    this.refs = new RefStore(this.dir);
+    this.reader = new CheckpointReader(this.dir, this.refs);
+    this.presence = new ObjectPresence(this.objectsDir, new PackReader(this.objectsDir));
+    this.writer = new LooseObjectWriter(this.objectsDir);
+  }
+
+  /** Whether the store exists (was synced at least once). */
+  exists(): boolean {
+    return existsSync(join(this.dir, BACKUP_META_FILE));
+  }
+
+  /** The store's metadata, or null when absent or unreadable. */
+  meta(): BackupMeta | null {
+    return readBackupMeta(this.dir);
+  }
+
+  /** Creates the bare repository (0700) if absent, so native `git --git-dir=<dir>` works on it. */
+  init(): void {
+    for (const sub of ['objects/pack', 'objects/info', 'refs/heads', 'refs/tags', BACKUP_RUNS_DIR]) mkdirSync(join(this.dir, sub), { recursive: true, mode: 0o700 });
+    writeIfAbsent(join(this.dir, 'HEAD'), 'ref: refs/heads/main\n');
+    writeIfAbsent(join(this.dir, 'config'), '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n');
+  }
+
+  /**
+   * Mirrors every refs/shadow/* ref of `src` with the objects it reaches, and the run records.
+   * A ref naming an object the primary lost is left as it was in the backup (reported in
+   * `skipped`). Throws BACKUP_FAILED when the backup cannot be written.
+   */
+  async sync(src: BackupSource): Promise<BackupSyncStats> {
+    try {
+      this.init();
+      this.presence.refresh();
+      const stats: BackupSyncStats = { objects: 0, packs: 0, refs: 0, skipped: [] };
+      const primary = src.refs.list();
+      const mirrored = this.refs.list();
+      let newest: BackupMeta['newest'] = null;
+      await this.writer.collecting(async () => {
+        for (const [ref, oid] of primary) {
+          if (mirrored.get(ref) === oid && this.closed.has(oid)) {
+            mirrored.set(ref, oid);
+            continue;
+          }
+          try {
+            await this.mirrorClosure(src, oid, stats);
+            mirrored.set(ref, oid);
+          } catch (err) {
+            const code = (err as ShadowError).code;
+            if (code !== 'CHECKPOINT_NOT_FOUND' && code !== 'OBJECT_CORRUPT') throw err;
+            this.closed.clear();
+            stats.skipped.push(ref);
+          }
+        }
+      });
+      // Refs the primary no longer has were pruned by retention (or never mirrored): not kept,
+      // unless the primary's refs are all gone (the store vanished: the backup is what is left).
+      const keep = primary.size === 0 ? mirrored : new Map([...mirrored].filter(([ref]) => primary.has(ref) || stats.skipped.includes(ref)));
+      for (const [ref, oid] of keep) {
+        const c = await this.reader.readCommit(oid).catch(() => null);
+        if (c && (!newest || c.time > newest.time)) newest = { commit: oid, ref, time: c.time };
+      }
+      writePackedRefs(this.dir, keep);
+      stats.refs = keep.size;
+      if (primary.size > 0) this.mirrorRunRecords(src.layout.stateDir);
+      writeMeta(this.dir, { version: 1, workspace: src.layout.workspace, kind: src.layout.kind, newest, updatedAt: Date.now() });
+      return stats;
+    } catch (err) {
+      this.closed.clear();
+      if (err instanceof ShadowError && err.code === 'BACKUP_FAILED') throw err;
+      const e = toShadowError(err);
+      throw new ShadowError('BACKUP_FAILED', `Cannot update the backup store ${this.dir}: ${e.message}`, { store: this.dir, code: e.code, ...e.details }, { cause: err });
+    }
+  }
+
+  /** Copies into the backup every object reachable from `commit` that it lacks. */
+  private async mirrorClosure(src: BackupSource, commit: string, stats: BackupSyncStats): Promise<void> {
+    const pending: { oid: string; type: 'commit' | 'tree' }[] = [{ oid: commit, type: 'commit' }];
+    const added: string[] = [];
+    while (pending.length) {
+      const { oid, type } = pending.pop() as { oid: string; type: 'commit' | 'tree' };
+      if (this.closed.has(oid)) continue;
+      const body = await src.reader.readObject(oid, type);
+      if (!this.presence.has(oid)) await this.place(src, oid, type, body, stats);
+      if (type === 'commit') {
+        const c = decodeCommit(body);
+        pending.push({ oid: c.tree, type: 'tree' }, ...c.parents.map((p) => ({ oid: p, type: 'commit' as const })));
+      } else {
+        for (const e of decodeTree(body)) {
+          if (e.mode === '40000') pending.push({ oid: e.oid, type: 'tree' });
+          else if (String(e.mode) !== '160000' && !this.presence.has(e.oid)) await this.place(src, e.oid, 'blob', null, stats);
+        }
+      }
+      added.push(oid);
+    }
+    // Only once the whole walk succeeded: a failure part-way must not mark a half-copied tree.
+    for (const oid of added) this.closed.add(oid);
+  }
+
+  /** Puts one object of the primary into the backup: link its loose file, link its pack, or rewrite it. */
+  private async place(src: BackupSource, oid: string, type: 'commit' | 'tree' | 'blob', body: Uint8Array | null, stats: BackupSyncStats): Promise<void> {
+    const rel = join(oid.slice(0, 2), oid.slice(2));
+    if (linkOrCopy(join(src.layout.objectsDir, rel), join(this.objectsDir, rel))) {
+      stats.objects++;
+      return;
+    }
+    const pack = src.reader.packs.packOf(oid);
+    if (pack && linkPack(pack, join(this.objectsDir, 'pack'))) {
+      this.presence.refresh();
+      stats.packs++;
+      stats.objects++;
+      return;
+    }
+    // On another filesystem (or gone between the two looks): the object alone, collected into one pack.
+    this.writer.write(type, body ?? (await src.reader.readObject(oid, type)));
+    stats.objects++;
+  }
+
+  /** Copies the state folder's run records that changed since the last sync; drops those retention deleted. */
+  private mirrorRunRecords(stateDir: string): void {
+    const from = join(stateDir, RUNS_DIR);
+    const to = join(this.dir, BACKUP_RUNS_DIR);
+    let names: string[];
+    try {
+      names = readdirSync(from).filter((n) => n.endsWith('.json'));
+    } catch {
+      return; // no runs folder (yet, or vanished): keep what the backup has
+    }
+    for (const name of names) {
+      const a = statSync(join(from, name), { throwIfNoEntry: false });
+      const b = statSync(join(to, name), { throwIfNoEntry: false });
+      if (!a || (b && b.size === a.size && b.mtimeMs >= a.mtimeMs)) continue;
+      const tmp = join(to, `${name}.${process.pid}.tmp`);
+      copyFileSync(join(from, name), tmp);
+      renameSync(tmp, join(to, name));
+    }
+    const present = new Set(names);
+    for (const name of readdirSync(to)) if (name.endsWith('.json') && !present.has(name)) rmSync(join(to, name), { force: true });
+  }
+
+  /**
+   * Drops what retention pruned from the primary (S1.7): after a sync has mirrored the refs,
+   * loose objects no ref reaches are deleted, and packs none of whose objects are reached. Returns
+   * how many objects went. Inside the engine's queue.
+   */
+  async prune(src: BackupSource): Promise<number> {
+    if (!this.exists()) return 0;
+    await this.sync(src);
+    this.closed.clear();
+    const reachable = await reachableFrom(this.reader, [...this.refs.list().values()]);
+    let pruned = 0;
+    for (const fan of readdirSync(this.objectsDir)) {
+      if (!/^[0-9a-f]{2}$/.test(fan)) continue;
+      for (const name of readdirSync(join(this.objectsDir, fan))) {
+        if (!/^[0-9a-f]{38}$/.test(name) || reachable.has(fan + name)) continue;
+        rmSync(join(this.objectsDir, fan, name), { force: true });
+        pruned++;
+      }
+    }
+    const packDir = join(this.objectsDir, 'pack');
+    for (const name of readdirSync(packDir)) {
+      if (!name.endsWith('.idx')) continue;
+      const names = packObjectNames(join(packDir, name));
+      if (!names || names.some((oid) => reachable.has(oid))) continue;
+      // The index first: git sees a pack through its index, so no reader finds a half-deleted one.
+      unlinkSync(join(packDir, name));
+      rmSync(join(packDir, name.replace(/\.idx$/, '.pack')), { force: true });
+      pruned += names.length;
+    }
+    this.presence.refresh();
+    return pruned;
+  }
+}
+
+/** Every object reachable from `heads` in the store `reader` reads. */
+export async function reachableFrom(reader: CheckpointReader, heads: string[]): Promise<Set<string>> {
+  const seen = new Set<string>();
+  const pending: { oid: string; type: 'commit' | 'tree' }[] = heads.map((oid) => ({ oid, type: 'commit' }));
+  while (pending.length) {
+    const { oid, type } = pending.pop() as { oid: string; type: 'commit' | 'tree' };
+    if (seen.has(oid)) continue;
+    seen.add(oid);
+    if (type === 'commit') {
+      const c = await reader.readCommit(oid);
+      pending.push({ oid: c.tree, type: 'tree' }, ...c.parents.map((p) => ({ oid: p, type: 'commit' as const })));
+      continue;
+    }
+    for (const e of decodeTree(await reader.readObject(oid, 'tree'))) {
+      if (e.mode === '40000') pending.push({ oid: e.oid, type: 'tree' });
+      else if (String(e.mode) !== '160000') seen.add(e.oid);
+    }
+  }
+  return seen;
+}
+
+/** The object ids a v2 pack index lists, or null when it is not one. */
+function packObjectNames(idxPath: string): string[] | null {
+  const buf = readFileSync(idxPath);
+  const count = indexObjectCount(buf);
+  if (count === null) return null;
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) out.push(buf.subarray(INDEX_NAMES_OFFSET + i * 20, INDEX_NAMES_OFFSET + i * 20 + 20).toString('hex'));
+  return out;
+}
+
+/** The metadata of the backup store at `dir`, or null when absent or not ours. */
+export function readBackupMeta(dir: string): BackupMeta | null {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, BACKUP_META_FILE), 'utf8')) as BackupMeta;
+    return m && m.version === 1 && typeof m.workspace === 'string' ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeMeta(dir: string, meta: BackupMeta): void {
+  const file = join(dir, BACKUP_META_FILE);
+  renameSync(writeTempFile(file, `${JSON.stringify(meta, null, 2)}\n`), file);
+}
+
+/** Writes every ref as one packed-refs file (temp + rename), sorted as git expects. */
+function writePackedRefs(dir: string, refs: Map<string, string>): void {
+  const lines = [...refs].filter(([ref]) => ref.startsWith(SHADOW_REF_PREFIX)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const text = `# pack-refs with: peeled fully-peeled sorted \n${lines.map(([ref, oid]) => `${oid} ${ref}\n`).join('')}`;
+  const file = join(dir, 'packed-refs');
+  renameSync(writeTempFile(file, text, 0o644), file);
+}
+
+/**
+ * Hard-links `from` to `to` (copies when they are on different filesystems); true when `to`
+ * exists afterwards, false when `from` does not exist.
+ */
+export function linkOrCopy(from: string, to: string): boolean {
+  try {
+    linkSync(from, to);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return true;
+    if (code === 'ENOENT' && !existsSync(from)) return false;
+    if (code === 'ENOENT') {
+      mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
+      return linkOrCopy(from, to);
+    }
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
+  }
+  const tmp = `${to}.${process.pid}.tmp`;
+  try {
+    copyFileSync(from, tmp);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(from)) return false;
+    throw err;
+  }
+  renameSync(tmp, to);
+  return true;
+}
+
+/** Hard-links a pack and then its index into `packDir`; false when that needs a copy (another filesystem). */
+function linkPack(packPath: string, packDir: string): boolean {
+  const idx = packPath.replace(/\.pack$/, '.idx');
+  for (const file of [packPath, idx]) {
+    try {
+      linkSync(file, join(packDir, basename(file)));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue;
+      if (code === 'EXDEV' || code === 'EPERM' || code === 'EMLINK' || code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+  return true;
+}
+
+/** Writes a file whole unless it exists. */
+function writeIfAbsent(path: string, text: string): void {
+  if (existsSync(path)) return;
+  renameSync(writeTempFile(path, text, 0o644), path);
+}
