@@ -78,7 +78,8 @@ async function main(): Promise<number> {
     logger,
     onCheckpoint: (c) => server?.broadcast({ event: 'checkpoint', data: { commit: c.commit, tree: c.tree, ref: c.ref, run: c.run, files: c.files } }),
     onRootEntry: (name) => runs?.onRootEntry(name),
-    backupEnv: process.env,
+    // SHADOW_BACKUP=off: no backup store (issue #10.8); a deleted .git then takes the checkpoints with it.
+    backupEnv: process.env.SHADOW_BACKUP === 'off' ? undefined : process.env,
   });
   runs = new RunManager({ engine, ignore, config, layout, logger, emit: (event, data) => server?.broadcast({ event, data }) });
 

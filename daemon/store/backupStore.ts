@@ -8,20 +8,21 @@
  * are mirrored as one packed-refs file, written after the objects they name; the run records are
  * copied beside them. Runs inside the engine's queue.
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ShadowError, toShadowError } from '../../shared/errors.js';
 import { RUNS_DIR } from '../runs/runStore.js';
 import type { WorkspaceLayout } from '../workspaceLayout.js';
 import { writeTempFile } from '../writeTempFile.js';
 import type { BackupMeta } from './backupLocation.js';
-import { BACKUP_META_FILE, BACKUP_RUNS_DIR, backupStorePath } from './backupLocation.js';
+import { BACKUP_CLOSED_FILE, BACKUP_META_FILE, BACKUP_RUNS_DIR, backupStorePath } from './backupLocation.js';
 import { CheckpointReader } from './checkpointReader.js';
 import { decodeCommit } from './commitCodec.js';
 import { LooseObjectWriter } from './gitObjects.js';
 import { ObjectPresence } from './objectPresence.js';
 import { INDEX_NAMES_OFFSET, indexObjectCount, PackReader } from './packReader.js';
 import { RefStore, SHADOW_REF_PREFIX } from './refStore.js';
+import type { TreeEntry } from './treeCodec.js';
 import { decodeTree } from './treeCodec.js';
 
 /** What one sync mirrored. */
@@ -41,6 +42,8 @@ export interface BackupSource {
   layout: WorkspaceLayout;
   refs: RefStore;
   reader: CheckpointReader;
+  /** Trees the source wrote recently, decoded: read from here rather than from disk. */
+  recentTrees?: ReadonlyMap<string, readonly TreeEntry[]>;
 }
 
 /** The backup store of one workspace. */
@@ -55,8 +58,17 @@ export class BackupStore {
   readonly reader: CheckpointReader;
   private readonly presence: ObjectPresence;
   private readonly writer: LooseObjectWriter;
-  /** Trees and commits whose whole closure is known to be in the backup (this daemon's life). */
+  /**
+   * Trees and commits whose whole closure is in the backup, persisted in BACKUP_CLOSED_FILE (one
+   * oid a line, appended after the objects are on disk) so a restarted daemon walks only what is new.
+   */
   private readonly closed = new Set<string>();
+  /** Whether `closed` holds the persisted list (reloaded after a failure). */
+  private closedLoaded = false;
+  /** Oids closed by the sync in progress, appended to the list once it succeeded. */
+  private newlyClosed: string[] = [];
+  /** Set once `init` succeeded in this daemon's life; cleared by a failed sync (the store may be gone). */
+  private initialized = false;
 
   constructor(workspace: string, env: NodeJS.ProcessEnv = process.env) {
     this.dir = backupStorePath(workspace, env);
@@ -91,7 +103,9 @@ export class BackupStore {
    */
   async sync(src: BackupSource): Promise<BackupSyncStats> {
     try {
-      this.init();
+      if (!this.initialized) this.init();
+      this.initialized = true;
+      this.loadClosed();
       this.presence.refresh();
       const stats: BackupSyncStats = { objects: 0, packs: 0, refs: 0, skipped: [] };
       const primary = src.refs.list();
@@ -109,11 +123,13 @@ export class BackupStore {
           } catch (err) {
             const code = (err as ShadowError).code;
             if (code !== 'CHECKPOINT_NOT_FOUND' && code !== 'OBJECT_CORRUPT') throw err;
-            this.closed.clear();
             stats.skipped.push(ref);
           }
         }
       });
+      // The objects are on disk (the collected ones too, written as the scope ended): now they count.
+      if (this.newlyClosed.length) appendFileSync(join(this.dir, BACKUP_CLOSED_FILE), this.newlyClosed.map((o) => `${o}\n`).join(''), { mode: 0o600 });
+      this.newlyClosed = [];
       // Refs the primary no longer has were pruned by retention (or never mirrored): not kept,
       // unless the primary's refs are all gone (the store vanished: the backup is what is left).
       const keep = primary.size === 0 ? mirrored : new Map([...mirrored].filter(([ref]) => primary.has(ref) || stats.skipped.includes(ref)));
@@ -127,7 +143,8 @@ export class BackupStore {
       writeMeta(this.dir, { version: 1, workspace: src.layout.workspace, kind: src.layout.kind, newest, updatedAt: Date.now() });
       return stats;
     } catch (err) {
-      this.closed.clear();
+      this.forgetClosed();
+      this.initialized = false;
       if (err instanceof ShadowError && err.code === 'BACKUP_FAILED') throw err;
       const e = toShadowError(err);
       throw new ShadowError('BACKUP_FAILED', `Cannot update the backup store ${this.dir}: ${e.message}`, { store: this.dir, code: e.code, ...e.details }, { cause: err });
@@ -137,25 +154,27 @@ export class BackupStore {
   /** Copies into the backup every object reachable from `commit` that it lacks. */
   private async mirrorClosure(src: BackupSource, commit: string, stats: BackupSyncStats): Promise<void> {
     const pending: { oid: string; type: 'commit' | 'tree' }[] = [{ oid: commit, type: 'commit' }];
-    const added: string[] = [];
+    const added = new Set<string>();
     while (pending.length) {
       const { oid, type } = pending.pop() as { oid: string; type: 'commit' | 'tree' };
-      if (this.closed.has(oid)) continue;
-      const body = await src.reader.readObject(oid, type);
+      if (this.closed.has(oid) || added.has(oid)) continue;
+      added.add(oid);
+      const recent = type === 'tree' ? src.recentTrees?.get(oid) : undefined;
+      const body = recent ? null : await src.reader.readObject(oid, type);
       if (!this.presence.has(oid)) await this.place(src, oid, type, body, stats);
       if (type === 'commit') {
-        const c = decodeCommit(body);
+        const c = decodeCommit(body as Uint8Array);
         pending.push({ oid: c.tree, type: 'tree' }, ...c.parents.map((p) => ({ oid: p, type: 'commit' as const })));
       } else {
-        for (const e of decodeTree(body)) {
+        for (const e of recent ?? decodeTree(body as Uint8Array)) {
           if (e.mode === '40000') pending.push({ oid: e.oid, type: 'tree' });
           else if (String(e.mode) !== '160000' && !this.presence.has(e.oid)) await this.place(src, e.oid, 'blob', null, stats);
         }
       }
-      added.push(oid);
     }
     // Only once the whole walk succeeded: a failure part-way must not mark a half-copied tree.
     for (const oid of added) this.closed.add(oid);
+    this.newlyClosed.push(...added);
   }
 
   /** Puts one object of the primary into the backup: link its loose file, link its pack, or rewrite it. */
@@ -175,6 +194,24 @@ export class BackupStore {
     // On another filesystem (or gone between the two looks): the object alone, collected into one pack.
     this.writer.write(type, body ?? (await src.reader.readObject(oid, type)));
     stats.objects++;
+  }
+
+  /** Loads the persisted closed list once (and again after a failure). */
+  private loadClosed(): void {
+    if (this.closedLoaded) return;
+    try {
+      for (const line of readFileSync(join(this.dir, BACKUP_CLOSED_FILE), 'utf8').split('\n')) if (/^[0-9a-f]{40}$/.test(line)) this.closed.add(line);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    this.closedLoaded = true;
+  }
+
+  /** Drops the in-memory closed set: the next sync reloads the persisted list. */
+  private forgetClosed(): void {
+    this.closed.clear();
+    this.newlyClosed = [];
+    this.closedLoaded = false;
   }
 
   /** Copies the state folder's run records that changed since the last sync; drops those retention deleted. */
@@ -207,8 +244,12 @@ export class BackupStore {
   async prune(src: BackupSource): Promise<number> {
     if (!this.exists()) return 0;
     await this.sync(src);
-    this.closed.clear();
     const reachable = await reachableFrom(this.reader, [...this.refs.list().values()]);
+    // The closed list keeps only what stays (a pruned tree written again later must be walked again).
+    const kept = [...this.closed].filter((oid) => reachable.has(oid));
+    const list = join(this.dir, BACKUP_CLOSED_FILE);
+    renameSync(writeTempFile(list, kept.map((o) => `${o}\n`).join('')), list);
+    this.forgetClosed();
     let pruned = 0;
     for (const fan of readdirSync(this.objectsDir)) {
       if (!/^[0-9a-f]{2}$/.test(fan)) continue;

@@ -26,6 +26,7 @@ import type { IgnoreRules } from './ignoreRules.js';
 import { RefStore } from './refStore.js';
 import { SnapshotIndex } from './snapshotIndex.js';
 import { applyStatCache, readStatCache, saveStatCache } from './statCache.js';
+import type { TreeEntry } from './treeCodec.js';
 import { encodeTree } from './treeCodec.js';
 import { TreeEntryCache } from './treeEntryCache.js';
 import { WorkspaceScanner } from './workspaceScanner.js';
@@ -99,6 +100,8 @@ export class SnapshotEngine {
   readonly layout: WorkspaceLayout;
   /** The copy of the store outside the work tree (issue #10.8), or null when disabled. */
   readonly backup: BackupStore | null;
+  /** Trees written since the last backup sync, decoded (emptied by each sync). */
+  readonly recentTrees = new Map<string, readonly TreeEntry[]>();
 
   constructor(private readonly opts: SnapshotEngineOptions) {
     const { layout, config, ignore, logger } = opts;
@@ -225,6 +228,8 @@ export class SnapshotEngine {
     return this.index.rootTree((entries) => {
       const oid = this.writer.write('tree', encodeTree(entries));
       this.guard.trees.set(oid, entries);
+      // The backup's walk of the next sync takes them from here instead of reading them back.
+      if (this.backup) this.recentTrees.set(oid, entries);
       return oid;
     });
   }
@@ -296,6 +301,7 @@ export class SnapshotEngine {
     if (!this.backup || this.closed) return;
     try {
       const s = await this.backup.sync(this);
+      this.recentTrees.clear();
       if (s.skipped.length) this.opts.logger.warn({ skipped: s.skipped }, 'backup store: refs naming missing objects were not mirrored');
     } catch (err) {
       this.opts.logger.error({ err: String(err), code: (err as { code?: string }).code }, 'backup store update failed');

@@ -34,8 +34,15 @@ export interface StoreRepair {
   runRecords: number;
 }
 
-/** Why the primary store of `layout` counts as vanished, or null when it is in place. Cheap: two stats. */
+/**
+ * Why the primary store of `layout` counts as vanished, or null when it is in place. Cheap: two
+ * stats. Throws WORKSPACE_INVALID when the workspace folder itself is gone.
+ */
 export function storeVanished(layout: WorkspaceLayout): string | null {
+  if (!existsSync(layout.stateDir) && !existsSync(layout.workspace)) {
+    // Never re-create a deleted project's folder by writing the store into it: recover it elsewhere.
+    throw new ShadowError('WORKSPACE_INVALID', `The workspace ${layout.workspace} was deleted; its checkpoints are in the backup store: shadowctl recover --from ${layout.workspace} --into DIR`, { workspace: layout.workspace });
+  }
   if (!existsSync(layout.stateDir)) return `state folder ${layout.stateDir} is gone`;
   if (!existsSync(layout.objectsDir)) return `objects directory ${layout.objectsDir} is gone`;
   return null;
