@@ -283,8 +283,10 @@ export class SnapshotEngine {
    * Puts the store back from the backup when a job deleted it (issue #10.8); null when it is in
    * place. Must run inside `exclusive` (which calls it first); throws BACKUP_FAILED.
    */
-  repairIfVanished(reason = storeVanished(this.layout)): StoreRepair | null {
-    if (!reason || !this.backup) return null;
+  repairIfVanished(why?: string): StoreRepair | null {
+    if (!this.backup) return null;
+    const reason = why ?? storeVanished(this.layout);
+    if (!reason) return null;
     const r = repairStore(this.layout, this.refs, this.backup, reason);
     this.reader.packs.relist();
     this.guard.presence.refresh();

@@ -141,4 +141,36 @@ describe('the safety net survives the work tree (#10.8)', () => {
     expect(log.entries.map((e) => e.commit)).toContain(cp.commit);
     expect(gitIn(ws, ['cat-file', '-t', cp.commit])).toBe('commit');
   });
+
+  it('#10.8 retention prunes the backup store with the primary: pruned runs\' refs and the objects only they reached go (S1.7)', async () => {
+    ws = makeTestWorkspace({ git: true });
+    writeIn(ws, 'shadow.config.json', JSON.stringify({ autoSnapshot: { enabled: false }, retention: { keepRuns: 1, keepDays: 0, maxAutoSnapshots: 200 } }));
+    const blobA = execFileSync('git', ['hash-object', '--stdin'], { input: 'content unique to run a\n', encoding: 'utf8' }).trim();
+    const has = (store: string, oid: string): boolean => {
+      try {
+        execFileSync('git', ['--git-dir', store, 'cat-file', '-e', oid], { stdio: 'pipe' });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const runs: string[] = [];
+    for (const tag of ['a', 'b', 'c']) {
+      runs.push((await ws.json<{ run: string }>(['start', '--name', tag])).run);
+      writeIn(ws, `only-${tag}.txt`, `content unique to run ${tag}\n`);
+      await ws.json(['finish']);
+      rmSync(join(ws.dir, `only-${tag}.txt`));
+      // Mirrored as soon as the run's checkpoint is written.
+      if (tag === 'a') expect(has(backupStore(), blobA)).toBe(true);
+    }
+    const store = backupStore();
+    // The daemon's start-up gc may have pruned run a already: either way it is gone after this one.
+    await ws.json(['gc']);
+    expect(gitIn(ws, ['for-each-ref', '--format=%(refname)', 'refs/shadow/runs/'])).not.toContain(runs[0] as string);
+    const refs = git(ws.dir, ['--git-dir', store, 'for-each-ref', '--format=%(refname)']);
+    expect(refs).not.toContain(runs[0] as string);
+    expect(refs).toContain(runs[2] as string);
+    expect(has(store, blobA)).toBe(false);
+    execFileSync('git', ['--git-dir', store, 'fsck', '--strict', '--no-dangling'], { stdio: 'pipe' });
+  });
 });
