@@ -5,7 +5,7 @@
  * recovered. Real daemon, real files, native git as the oracle.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -79,6 +79,22 @@ describe('the safety net survives the work tree (#10.8)', () => {
     expect(mirrored).toContain(`refs/shadow/runs/${start.run}`);
     expect(mirrored).toContain('refs/shadow/undo');
     expect(git(ws.dir, ['--git-dir', store, 'rev-parse', `refs/shadow/runs/${start.run}^{tree}`])).toBe(baseTree);
+  });
+
+  it('#10.8 a job emptying the whole project (`.git` included, no `git init`) is cancellable to the base; `.git` comes back as an empty repository (S5.3)', async () => {
+    setupRepo();
+    const start = await ws.json<{ run: string; base: string }>(['start', '--name', 'job']);
+    const baseTree = gitIn(ws, ['rev-parse', `${start.base}^{tree}`]);
+    job('find . -mindepth 1 -delete');
+    expect(readdirSync(ws.dir)).toEqual([]);
+
+    const r = await ws.json(['cancel']);
+    expect(r).toMatchObject({ run: start.run, status: 'cancelled', restoredTo: start.base });
+    expect(nativeTree(ws.dir, { repo: true, env: ws.env })).toBe(baseTree);
+    expect((statSync(join(ws.dir, 'bin/tool.sh')).mode & 0o111) !== 0).toBe(true);
+    // Shadow's checkpoints are back in a repository git recognises; the user's commits are not (README).
+    expect(gitIn(ws, ['rev-parse', `refs/shadow/runs/${start.run}^{tree}`])).toBe(baseTree);
+    expect(() => gitIn(ws, ['rev-parse', '--verify', '-q', 'HEAD'])).toThrow();
   });
 
   it('#10.8 a project deleted entirely is recovered into a new directory by `shadowctl recover` (no daemon needed)', async () => {
