@@ -80,6 +80,14 @@ async function main(): Promise<number> {
     onRootEntry: (name) => runs?.onRootEntry(name),
     // SHADOW_BACKUP=off: no backup store (issue #10.8); a deleted .git then takes the checkpoints with it.
     backupEnv: process.env.SHADOW_BACKUP === 'off' ? undefined : process.env,
+    // The lock went with the deleted state folder: taken again, so no second daemon starts beside this one.
+    onRepair: () => {
+      try {
+        acquireWorkspaceLock(layout.stateDir, layout.workspace);
+      } catch (err) {
+        logger.warn({ err: String(err) }, 'could not take the workspace lock again after the store was put back');
+      }
+    },
   });
   runs = new RunManager({ engine, ignore, config, layout, logger, emit: (event, data) => server?.broadcast({ event, data }) });
 

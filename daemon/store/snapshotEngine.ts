@@ -284,7 +284,6 @@ export class SnapshotEngine {
    * place. Must run inside `exclusive` (which calls it first); throws BACKUP_FAILED.
    */
   repairIfVanished(why?: string): StoreRepair | null {
-    if (!this.backup) return null;
     const reason = why ?? storeVanished(this.layout);
     if (!reason) return null;
     const r = repairStore(this.layout, this.refs, this.backup, reason);
@@ -292,8 +291,9 @@ export class SnapshotEngine {
     this.guard.presence.refresh();
     this.forgetLatest();
     this.watcher.rewatchCookies();
-    this.watcher.requestRescan('the store was put back from the backup');
-    this.opts.logger.warn({ ...r, refs: r.refs.length, backup: this.backup.dir }, 'store vanished; put back from the backup store');
+    this.watcher.requestRescan('the store was re-created after a job deleted it');
+    if (r.empty) this.opts.logger.error({ ...r, backup: this.backup?.dir ?? null }, 'store vanished and no backup store holds it: re-created empty, its checkpoints are lost');
+    else this.opts.logger.warn({ ...r, refs: r.refs.length, backup: this.backup?.dir }, 'store vanished; put back from the backup store');
     this.opts.onRepair?.(r);
     return r;
   }

@@ -32,6 +32,8 @@ export interface StoreRepair {
   refs: string[];
   /** Run records put back. */
   runRecords: number;
+  /** True when there was no backup to take anything from: the store starts empty, its checkpoints are lost. */
+  empty: boolean;
 }
 
 /**
@@ -50,16 +52,18 @@ export function storeVanished(layout: WorkspaceLayout): string | null {
 
 /**
  * Re-creates the primary store of `layout` from `backup`. Must run inside the engine's queue.
- * Throws BACKUP_FAILED (with the reason) when the backup is missing or cannot be copied back.
+ * Without a backup (none written yet, or turned off) the store is re-created empty, so the daemon
+ * goes on working; what named the lost checkpoints then fails with CHECKPOINT_NOT_FOUND. Throws
+ * BACKUP_FAILED (with the reason) when the store cannot be re-created or copied back.
  */
-export function repairStore(layout: WorkspaceLayout, refs: RefStore, backup: BackupStore, reason: string): StoreRepair {
-  if (!backup.exists()) {
-    throw new ShadowError('BACKUP_FAILED', `Shadow's store for ${layout.workspace} vanished (${reason}) and there is no backup store at ${backup.dir}`, { workspace: layout.workspace, store: backup.dir, reason });
-  }
+export function repairStore(layout: WorkspaceLayout, refs: RefStore, backup: BackupStore | null, reason: string): StoreRepair {
   try {
     const recreatedGitDir = layout.kind === 'git' && !existsSync(join(layout.gitDir, 'HEAD'));
     if (recreatedGitDir) initEmptyRepository(layout.gitDir);
     ensureStateDirs(layout);
+    mkdirSync(join(layout.objectsDir, 'pack'), { recursive: true });
+    mkdirSync(join(layout.stateDir, RUNS_DIR), { recursive: true, mode: 0o700 });
+    if (!backup?.exists()) return { reason, recreatedGitDir, objects: 0, refs: [], runRecords: 0, empty: true };
     const objects = linkObjects(backup.objectsDir, layout.objectsDir);
     const restoredRefs: string[] = [];
     for (const [ref, oid] of backup.refs.list()) {
@@ -68,10 +72,11 @@ export function repairStore(layout: WorkspaceLayout, refs: RefStore, backup: Bac
       restoredRefs.push(ref);
     }
     const runRecords = copyMissing(join(backup.dir, BACKUP_RUNS_DIR), join(layout.stateDir, RUNS_DIR));
-    return { reason, recreatedGitDir, objects, refs: restoredRefs, runRecords };
+    return { reason, recreatedGitDir, objects, refs: restoredRefs, runRecords, empty: false };
   } catch (err) {
     const e = toShadowError(err);
-    throw new ShadowError('BACKUP_FAILED', `Cannot put Shadow's store for ${layout.workspace} back from ${backup.dir} (${reason}): ${e.message}`, { workspace: layout.workspace, store: backup.dir, reason, ...e.details }, { cause: err });
+    const store = backup?.dir ?? null;
+    throw new ShadowError('BACKUP_FAILED', `Cannot put Shadow's store for ${layout.workspace} back${store ? ` from ${store}` : ''} (${reason}): ${e.message}`, { workspace: layout.workspace, store, reason, ...e.details }, { cause: err });
   }
 }
 
