@@ -11,6 +11,7 @@
 import { appendFileSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ShadowError, toShadowError } from '../../shared/errors.js';
+import { STATE_FILES } from '../../shared/paths.js';
 import { RUNS_DIR } from '../runs/runStore.js';
 import type { WorkspaceLayout } from '../workspaceLayout.js';
 import { writeTempFile } from '../writeTempFile.js';
@@ -20,6 +21,7 @@ import { CheckpointReader } from './checkpointReader.js';
 import { decodeCommit } from './commitCodec.js';
 import { LooseObjectWriter } from './gitObjects.js';
 import { ObjectPresence } from './objectPresence.js';
+import { OwnPacks } from './ownPacks.js';
 import { INDEX_NAMES_OFFSET, indexObjectCount, PackReader } from './packReader.js';
 import { RefStore, SHADOW_REF_PREFIX } from './refStore.js';
 import type { TreeEntry } from './treeCodec.js';
@@ -67,6 +69,10 @@ export class BackupStore {
   private closedLoaded = false;
   /** Oids closed by the sync in progress, appended to the list once it succeeded. */
   private newlyClosed: string[] = [];
+  /** Primary packs that could be neither linked nor copied (a user's pack on another filesystem), this sync. */
+  private unlinkable = new Set<string>();
+  /** Shadow's own primary packs, read lazily once per sync. */
+  private ownPacks: Set<string> | null = null;
   /** Set once `init` succeeded in this daemon's life; cleared by a failed sync (the store may be gone). */
   private initialized = false;
 
@@ -106,6 +112,8 @@ export class BackupStore {
       if (!this.initialized) this.init();
       this.initialized = true;
       this.loadClosed();
+      this.unlinkable = new Set();
+      this.ownPacks = null;
       this.presence.refresh();
       const stats: BackupSyncStats = { objects: 0, packs: 0, refs: 0, skipped: [] };
       const primary = src.refs.list();
@@ -179,21 +187,29 @@ export class BackupStore {
 
   /** Puts one object of the primary into the backup: link its loose file, link its pack, or rewrite it. */
   private async place(src: BackupSource, oid: string, type: 'commit' | 'tree' | 'blob', body: Uint8Array | null, stats: BackupSyncStats): Promise<void> {
-    const rel = join(oid.slice(0, 2), oid.slice(2));
-    if (linkOrCopy(join(src.layout.objectsDir, rel), join(this.objectsDir, rel))) {
-      stats.objects++;
-      return;
-    }
-    const pack = src.reader.packs.packOf(oid);
-    if (pack && linkPack(pack, join(this.objectsDir, 'pack'))) {
-      this.presence.refresh();
-      stats.packs++;
-      stats.objects++;
-      return;
-    }
-    // On another filesystem (or gone between the two looks): the object alone, collected into one pack.
-    this.writer.write(type, body ?? (await src.reader.readObject(oid, type)));
     stats.objects++;
+    // Packed first (an in-memory lookup): most objects are in a checkpoint's or a scan's pack.
+    const pack = src.reader.packs.packOf(oid);
+    if (pack && !this.unlinkable.has(pack)) {
+      // Across filesystems only Shadow's own packs are copied whole (bounded: 32 MB); a clone's
+      // pack may be gigabytes, and only the objects the checkpoints need are taken from it.
+      if (linkPack(pack, join(this.objectsDir, 'pack'), this.ownPackNames(src).has(basename(pack, '.pack')))) {
+        this.presence.refresh();
+        stats.packs++;
+        return;
+      }
+      this.unlinkable.add(pack);
+    }
+    const rel = join(oid.slice(0, 2), oid.slice(2));
+    if (!pack && linkOrCopy(join(src.layout.objectsDir, rel), join(this.objectsDir, rel))) return;
+    // Out of a pack that is not linked, or moved between the two looks: the object alone, collected into one pack.
+    this.writer.write(type, body ?? (await src.reader.readObject(oid, type)));
+  }
+
+  /** Names of the packs Shadow wrote into the primary store, read once per sync. */
+  private ownPackNames(src: BackupSource): Set<string> {
+    this.ownPacks ??= new Set(new OwnPacks(join(src.layout.stateDir, STATE_FILES.ownPacks), join(src.layout.objectsDir, 'pack')).list().map((p) => p.name));
+    return this.ownPacks;
   }
 
   /** Loads the persisted closed list once (and again after a failure). */
@@ -357,17 +373,22 @@ export function linkOrCopy(from: string, to: string): boolean {
   return true;
 }
 
-/** Hard-links a pack and then its index into `packDir`; false when that needs a copy (another filesystem). */
-function linkPack(packPath: string, packDir: string): boolean {
+/**
+ * Hard-links a pack and then its index into `packDir` (copies them when on another filesystem and
+ * `mayCopy`); false when it did neither, or the pack is gone.
+ */
+function linkPack(packPath: string, packDir: string, mayCopy: boolean): boolean {
   const idx = packPath.replace(/\.pack$/, '.idx');
   for (const file of [packPath, idx]) {
+    const to = join(packDir, basename(file));
     try {
-      linkSync(file, join(packDir, basename(file)));
+      linkSync(file, to);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') continue;
-      if (code === 'EXDEV' || code === 'EPERM' || code === 'EMLINK' || code === 'ENOENT') return false;
-      throw err;
+      if (code === 'ENOENT') return false;
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
+      if (!mayCopy || !linkOrCopy(file, to)) return false;
     }
   }
   return true;

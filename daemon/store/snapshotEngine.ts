@@ -125,7 +125,7 @@ export class SnapshotEngine {
       objectsDir: layout.objectsDir,
       gitDir: layout.commonDir,
       listFile: join(layout.stateDir, STATE_FILES.ownPacks),
-      exclusive: (fn) => this.exclusive(fn),
+      exclusive: (fn) => this.exclusive(fn, false),
       relist: () => this.reader.packs.relist(),
       logger,
     });
@@ -175,10 +175,13 @@ export class SnapshotEngine {
     return before;
   }
 
-  /** Runs `fn` after every operation queued before it. */
-  exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    // Whatever runs next finds the store in place, even if a job just deleted it (issue #10.8).
-    const guarded = (): Promise<T> | T => (this.closed ? fn() : (this.repairIfVanished(), fn()));
+  /**
+   * Runs `fn` after every operation queued before it. With `repair` (the default) the store is put
+   * back first if a job deleted it (issue #10.8); housekeeping passes false, so a timer never
+   * re-creates `.git/` under a job's `rm -rf .git` still running (its rm would then fail).
+   */
+  exclusive<T>(fn: () => Promise<T> | T, repair = true): Promise<T> {
+    const guarded = (): Promise<T> | T => (this.closed || !repair ? fn() : (this.repairIfVanished(), fn()));
     const next = this.queue.then(guarded, guarded);
     this.queue = next.catch(() => undefined);
     return next;
@@ -379,7 +382,7 @@ export class SnapshotEngine {
         } catch (err) {
           this.opts.logger.warn({ err: String(err) }, 'could not save the stat cache');
         }
-      });
+      }, false);
     }, 1000);
     this.saveTimer.unref();
   }
