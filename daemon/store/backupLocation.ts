@@ -11,6 +11,8 @@ import { basename, isAbsolute, join } from 'node:path';
 
 /** File in a backup store naming its workspace and newest checkpoint (JSON, BackupMeta). */
 export const BACKUP_META_FILE = 'shadow-workspace.json';
+/** File in the state folder naming its backup store: a state folder without it was re-created (its store deleted). */
+export const BACKUP_MARKER_FILE = 'backup-store';
 /** Trees and commits of a backup store whose every object it holds, one oid a line (backupStore.ts). */
 export const BACKUP_CLOSED_FILE = 'shadow-state/closed.txt';
 /** Folder in a backup store holding copies of the state folder's run records. */

@@ -16,7 +16,7 @@ import { RUNS_DIR } from '../runs/runStore.js';
 import type { WorkspaceLayout } from '../workspaceLayout.js';
 import { writeTempFile } from '../writeTempFile.js';
 import type { BackupMeta } from './backupLocation.js';
-import { BACKUP_CLOSED_FILE, BACKUP_META_FILE, BACKUP_RUNS_DIR, backupStorePath } from './backupLocation.js';
+import { BACKUP_CLOSED_FILE, BACKUP_MARKER_FILE, BACKUP_META_FILE, BACKUP_RUNS_DIR, backupStorePath } from './backupLocation.js';
 import { CheckpointReader } from './checkpointReader.js';
 import { decodeCommit } from './commitCodec.js';
 import { LooseObjectWriter } from './gitObjects.js';
@@ -85,6 +85,11 @@ export class BackupStore {
     this.writer = new LooseObjectWriter(this.objectsDir);
   }
 
+  /** Whether the state folder `stateDir` has been backed up here (holds the marker a sync writes). */
+  markedIn(stateDir: string): boolean {
+    return existsSync(join(stateDir, BACKUP_MARKER_FILE));
+  }
+
   /** Whether the store exists (was synced at least once). */
   exists(): boolean {
     return existsSync(join(this.dir, BACKUP_META_FILE));
@@ -148,6 +153,7 @@ export class BackupStore {
       writePackedRefs(this.dir, keep);
       stats.refs = keep.size;
       if (primary.size > 0) this.mirrorRunRecords(src.layout.stateDir);
+      if (primary.size > 0 && !this.markedIn(src.layout.stateDir)) renameSync(writeTempFile(join(src.layout.stateDir, BACKUP_MARKER_FILE), `${this.dir}\n`), join(src.layout.stateDir, BACKUP_MARKER_FILE));
       writeMeta(this.dir, { version: 1, workspace: src.layout.workspace, kind: src.layout.kind, newest, updatedAt: Date.now() });
       return stats;
     } catch (err) {

@@ -161,8 +161,9 @@ export class SnapshotEngine {
       () => this.armAutoSnapshot(),
       (err: unknown) => this.opts.logger.error({ err: String(err) }, 'watcher failed to start; every checkpoint rescans'),
     );
-    // Stopped while a job had deleted the store (its refs are gone, the backup has them): put back first.
-    if (this.backup?.exists() && this.refs.list().size === 0 && this.backup.refs.list().size > 0) {
+    // Stopped while a job deleted the store: the state folder is new (no marker of a backup in it),
+    // no refs are left, and the backup has them. Refs a user deleted by hand stay deleted.
+    if (this.backup?.exists() && !this.backup.markedIn(this.layout.stateDir) && this.refs.list().size === 0 && this.backup.refs.list().size > 0) {
       await this.exclusive(() => this.repairIfVanished('no refs/shadow/* ref left; the backup store has them'));
     }
     const before = first ? this.exclusive(first) : undefined;
