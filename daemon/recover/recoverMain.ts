@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { ShadowError, toShadowError } from '../../shared/errors.js';
 import type { BackupMeta } from '../store/backupLocation.js';
 import { backupRoot } from '../store/backupLocation.js';
-import { readBackupMeta } from '../store/backupStore.js';
+import { readBackupMeta } from '../store/backupFiles.js';
 import { CheckpointReader } from '../store/checkpointReader.js';
 import { RefStore } from '../store/refStore.js';
 import { validateTreePath } from '../store/validateTreePath.js';

@@ -8,8 +8,8 @@
  * are mirrored as one packed-refs file, written after the objects they name; the run records are
  * copied beside them. Runs inside the engine's queue.
  */
-import { appendFileSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { ShadowError, toShadowError } from '../../shared/errors.js';
 import { STATE_FILES } from '../../shared/paths.js';
 import { RUNS_DIR } from '../runs/runStore.js';
@@ -17,13 +17,14 @@ import type { WorkspaceLayout } from '../workspaceLayout.js';
 import { writeTempFile } from '../writeTempFile.js';
 import type { BackupMeta } from './backupLocation.js';
 import { BACKUP_CLOSED_FILE, BACKUP_MARKER_FILE, BACKUP_META_FILE, BACKUP_RUNS_DIR, backupStorePath } from './backupLocation.js';
+import { linkOrCopy, linkPack, packObjectNames, reachableFrom, readBackupMeta, writeIfAbsent, writeMeta, writePackedRefs } from './backupFiles.js';
 import { CheckpointReader } from './checkpointReader.js';
 import { decodeCommit } from './commitCodec.js';
 import { LooseObjectWriter } from './gitObjects.js';
 import { ObjectPresence } from './objectPresence.js';
 import { OwnPacks } from './ownPacks.js';
-import { INDEX_NAMES_OFFSET, indexObjectCount, PackReader } from './packReader.js';
-import { RefStore, SHADOW_REF_PREFIX } from './refStore.js';
+import { PackReader } from './packReader.js';
+import { RefStore } from './refStore.js';
 import type { TreeEntry } from './treeCodec.js';
 import { decodeTree } from './treeCodec.js';
 
@@ -294,114 +295,4 @@ export class BackupStore {
     this.presence.refresh();
     return pruned;
   }
-}
-
-/** Every object reachable from `heads` in the store `reader` reads. */
-export async function reachableFrom(reader: CheckpointReader, heads: string[]): Promise<Set<string>> {
-  const seen = new Set<string>();
-  const pending: { oid: string; type: 'commit' | 'tree' }[] = heads.map((oid) => ({ oid, type: 'commit' }));
-  while (pending.length) {
-    const { oid, type } = pending.pop() as { oid: string; type: 'commit' | 'tree' };
-    if (seen.has(oid)) continue;
-    seen.add(oid);
-    if (type === 'commit') {
-      const c = await reader.readCommit(oid);
-      pending.push({ oid: c.tree, type: 'tree' }, ...c.parents.map((p) => ({ oid: p, type: 'commit' as const })));
-      continue;
-    }
-    for (const e of decodeTree(await reader.readObject(oid, 'tree'))) {
-      if (e.mode === '40000') pending.push({ oid: e.oid, type: 'tree' });
-      else if (String(e.mode) !== '160000') seen.add(e.oid);
-    }
-  }
-  return seen;
-}
-
-/** The object ids a v2 pack index lists, or null when it is not one. */
-function packObjectNames(idxPath: string): string[] | null {
-  const buf = readFileSync(idxPath);
-  const count = indexObjectCount(buf);
-  if (count === null) return null;
-  const out: string[] = [];
-  for (let i = 0; i < count; i++) out.push(buf.subarray(INDEX_NAMES_OFFSET + i * 20, INDEX_NAMES_OFFSET + i * 20 + 20).toString('hex'));
-  return out;
-}
-
-/** The metadata of the backup store at `dir`, or null when absent or not ours. */
-export function readBackupMeta(dir: string): BackupMeta | null {
-  try {
-    const m = JSON.parse(readFileSync(join(dir, BACKUP_META_FILE), 'utf8')) as BackupMeta;
-    return m && m.version === 1 && typeof m.workspace === 'string' ? m : null;
-  } catch {
-    return null;
-  }
-}
-
-function writeMeta(dir: string, meta: BackupMeta): void {
-  const file = join(dir, BACKUP_META_FILE);
-  renameSync(writeTempFile(file, `${JSON.stringify(meta, null, 2)}\n`), file);
-}
-
-/** Writes every ref as one packed-refs file (temp + rename), sorted as git expects. */
-function writePackedRefs(dir: string, refs: Map<string, string>): void {
-  const lines = [...refs].filter(([ref]) => ref.startsWith(SHADOW_REF_PREFIX)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const text = `# pack-refs with: peeled fully-peeled sorted \n${lines.map(([ref, oid]) => `${oid} ${ref}\n`).join('')}`;
-  const file = join(dir, 'packed-refs');
-  renameSync(writeTempFile(file, text, 0o644), file);
-}
-
-/**
- * Hard-links `from` to `to` (copies when they are on different filesystems); true when `to`
- * exists afterwards, false when `from` does not exist.
- */
-export function linkOrCopy(from: string, to: string): boolean {
-  try {
-    linkSync(from, to);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return true;
-    if (code === 'ENOENT' && !existsSync(from)) return false;
-    if (code === 'ENOENT') {
-      mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
-      return linkOrCopy(from, to);
-    }
-    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
-  }
-  const tmp = `${to}.${process.pid}.tmp`;
-  try {
-    copyFileSync(from, tmp);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(from)) return false;
-    throw err;
-  }
-  renameSync(tmp, to);
-  return true;
-}
-
-/**
- * Hard-links a pack and then its index into `packDir` (copies them when on another filesystem and
- * `mayCopy`); false when it did neither, or the pack is gone.
- */
-function linkPack(packPath: string, packDir: string, mayCopy: boolean): boolean {
-  const idx = packPath.replace(/\.pack$/, '.idx');
-  for (const file of [packPath, idx]) {
-    const to = join(packDir, basename(file));
-    try {
-      linkSync(file, to);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') continue;
-      if (code === 'ENOENT') return false;
-      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
-      if (!mayCopy || !linkOrCopy(file, to)) return false;
-    }
-  }
-  return true;
-}
-
-/** Writes a file whole unless it exists. */
-function writeIfAbsent(path: string, text: string): void {
-  if (existsSync(path)) return;
-  renameSync(writeTempFile(path, text, 0o644), path);
 }

@@ -17,7 +17,7 @@ import { ensureStateDirs } from '../workspaceLayout.js';
 import { writeTempFile } from '../writeTempFile.js';
 import { BACKUP_RUNS_DIR } from './backupLocation.js';
 import type { BackupStore } from './backupStore.js';
-import { linkOrCopy } from './backupStore.js';
+import { linkOrCopy } from './backupFiles.js';
 import type { RefStore } from './refStore.js';
 
 /** What a repair put back. */
