@@ -30,7 +30,9 @@ import { acquireWorkspaceLock } from './workspaceLock.js';
 /** Delay between start and the start-up retention pass. */
 const STARTUP_GC_DELAY_MS = 3000;
 
-const USAGE = 'usage: shadowd [-C DIR] [--pretty]\n  Runs the Shadow daemon for DIR (default: the current directory) in the foreground.\n';
+const USAGE =
+  'usage: shadowd [-C DIR] [--pretty]\n  Runs the Shadow daemon for DIR (default: the current directory) in the foreground.\n' +
+  '       shadowd recover [--list | --from WS|STORE (--log | [--checkpoint C] --into DIR)]\n  Reads backup stores once and prints JSON (what shadowctl recover runs).\n';
 
 /** Writes to stderr synchronously: safe right before exiting. */
 function fatal(message: string): void {
@@ -38,6 +40,8 @@ function fatal(message: string): void {
 }
 
 async function main(): Promise<number> {
+  // A one-shot mode reading backup stores without a daemon (the workspace may be gone, issue #10.8).
+  if (process.argv[2] === 'recover') return (await import('./recover/recoverMain.js')).recoverMain(process.argv.slice(3));
   let args;
   try {
     args = parseArgs({ options: { C: { type: 'string', short: 'C' }, pretty: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } }, strict: true });
@@ -74,6 +78,16 @@ async function main(): Promise<number> {
     logger,
     onCheckpoint: (c) => server?.broadcast({ event: 'checkpoint', data: { commit: c.commit, tree: c.tree, ref: c.ref, run: c.run, files: c.files } }),
     onRootEntry: (name) => runs?.onRootEntry(name),
+    // SHADOW_BACKUP=off: no backup store (issue #10.8); a deleted .git then takes the checkpoints with it.
+    backupEnv: process.env.SHADOW_BACKUP === 'off' ? undefined : process.env,
+    // The lock went with the deleted state folder: taken again, so no second daemon starts beside this one.
+    onRepair: () => {
+      try {
+        acquireWorkspaceLock(layout.stateDir, layout.workspace);
+      } catch (err) {
+        logger.warn({ err: String(err) }, 'could not take the workspace lock again after the store was put back');
+      }
+    },
   });
   runs = new RunManager({ engine, ignore, config, layout, logger, emit: (event, data) => server?.broadcast({ event, data }) });
 

@@ -63,6 +63,12 @@ export const ERROR_CODES = {
   GIT_INDEX_CORRUPT: 'failure',
   /** The user's git index uses a format Shadow does not read (unknown version or required extension): not used, as for GIT_INDEX_CORRUPT. */
   GIT_INDEX_UNSUPPORTED: 'failure',
+  /** The backup store outside the work tree cannot be written, read, or put back (issue #10.8); details name it. */
+  BACKUP_FAILED: 'failure',
+  /** No backup store matches what `recover` was asked for; details say what was looked for. */
+  BACKUP_NOT_FOUND: 'nothing',
+  /** `recover --into` names a directory that exists and is not empty (nothing is ever overwritten). */
+  RECOVER_TARGET_INVALID: 'usage',
   /** An unexpected internal failure; details say where. */
   INTERNAL: 'failure',
 } as const;

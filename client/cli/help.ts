@@ -35,6 +35,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   diff: { synopsis: 'diff [CHECKPOINT]', summary: 'paths changed since a checkpoint', load: () => import('./commands/diff.js') },
   restore: { synopsis: 'restore CHECKPOINT [PATH...]', summary: 'restore the tree, or some paths, to a checkpoint', load: () => import('./commands/restore.js') },
   gc: { synopsis: 'gc', summary: 'apply retention: prune old runs, bound the auto chain', load: () => import('./commands/gc.js') },
+  recover: { synopsis: 'recover [--from WS|STORE (--log | --into DIR)]', summary: 'list backup stores; restore a deleted project from one (no daemon)', load: () => import('./commands/recover.js') },
   hooks: { synopsis: 'hooks install|uninstall', summary: 'git hooks that checkpoint before git rewrites the tree', load: () => import('./commands/hooks.js') },
   mcp: { synopsis: 'mcp', summary: 'serve the Model Context Protocol over stdio (tools for AI agents)', load: () => import('./commands/mcp.js') },
 };

@@ -47,6 +47,8 @@ export function collectGarbage(ctx: GcContext, now = Date.now()): Promise<GcResu
     const objectsPruned = layout.kind === 'plain' ? await pruneLooseObjects(engine) : null;
     // Nested repositories' captures (#10.7): kept while a checkpoint on a ref names them; kept whole on any doubt.
     const nested = await engine.nested.prune(engine).catch((err: unknown) => ({ error: String(err) }));
+    // The backup store follows: pruned refs and the objects only they reached go there too (issue #10.8).
+    if (engine.backup) await engine.backup.prune(engine).catch((err: unknown) => ctx.logger.info({ err: String(err) }, 'backup store prune failed'));
     const result: GcResult = {
       runsPruned: ids,
       refsDeleted,

@@ -10,6 +10,7 @@ import type { Cancel } from '../../shared/methods/index.js';
 import type { CancelAction } from '../../shared/runModel.js';
 import { diffFlatTrees } from '../store/diffFlatTrees.js';
 import { journaledRestore, planRestoreTo } from '../store/journaledRestore.js';
+import { storeVanished } from '../store/storeRepair.js';
 import { cancelReportText, writeCancelReport } from './cancelReport.js';
 import type { RestoreResult } from '../store/applyRestore.js';
 import { cleanupResources } from './cleanupResources.js';
@@ -121,6 +122,8 @@ async function keptPaths(m: RunManager, run: RunRecord, action: CancelAction): P
 async function execute(m: RunManager, run: RunRecord, req: CancelRequest, action: CancelAction, forced: () => boolean, asChild = false): Promise<CancelResult> {
   const { config, logger, emit, engine } = m.opts;
   const started = Date.now();
+  // A job that deleted the store (`rm -rf .git`) took the run records with it: put back first (issue #10.8).
+  if (storeVanished(m.opts.layout)) await engine.exclusive(() => undefined);
   Object.assign(run, { status: 'cancelling', reason: req.reason, trigger: req.trigger, action, message: req.message ?? run.message });
   m.save(run);
   emit('cancel', { run: run.id, stage: 'cancelling', reason: req.reason, trigger: req.trigger, action });

@@ -58,8 +58,21 @@ export class CheckpointReader {
     this.packs = new PackReader(join(gitDir, 'objects'));
   }
 
-  /** Reads an object's content, checking its type. */
+  /** Where objects this store lacks are read from (the backup store, issue #10.8), or null. */
+  fallback: CheckpointReader | null = null;
+
+  /** Reads an object's content, checking its type; from the fallback store when this one lacks it. */
   async readObject(oid: string, type: 'commit' | 'tree' | 'blob'): Promise<Uint8Array> {
+    try {
+      return await this.readOwn(oid, type);
+    } catch (err) {
+      if (!this.fallback || (err as ShadowError).code !== 'CHECKPOINT_NOT_FOUND') throw err;
+      return this.fallback.readObject(oid, type).catch(() => Promise.reject(err));
+    }
+  }
+
+  /** Reads an object of this store, checking its type. */
+  private async readOwn(oid: string, type: 'commit' | 'tree' | 'blob'): Promise<Uint8Array> {
     // Git knows the empty tree without storing it (a checkpoint of an empty workspace names it);
     // isomorphic-git did too, the loose and pack readers do not.
     if (oid === EMPTY_TREE && type === 'tree') return new Uint8Array(0);

@@ -89,6 +89,12 @@ export class PackReader {
     return want !== null && (this.indexes ?? this.listNow()).some((idx) => findOffsetOf(idx, want) !== null);
   }
 
+  /** The `.pack` path of the listed pack holding `oid`, or null (the backup store links whole packs). */
+  packOf(oid: string): string | null {
+    const want = oidBytes(oid);
+    return want === null ? null : ((this.indexes ?? this.listNow()).find((idx) => findOffsetOf(idx, want) !== null)?.packPath ?? null);
+  }
+
   /** Full ids of packed objects whose id starts with `prefix` (even-or-odd hex, ≥ 2 chars); at most `limit`. */
   expand(prefix: string, limit = 2): string[] {
     if (!/^[0-9a-f]{2,40}$/.test(prefix)) return [];

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import type { ShadowConfig } from '../../shared/config.js';
 import type { WireError } from '../../shared/errors.js';
 import { autoChainLength, compactAutoChain } from '../gc/autoChain.js';
+import { BackupStore } from './backupStore.js';
+import type { StoreRepair } from './storeRepair.js';
+import { repairStore, storeVanished } from './storeRepair.js';
 import { STATE_FILES } from '../../shared/paths.js';
 import type { WorkspaceLayout } from '../workspaceLayout.js';
 import type { WatcherLogger } from '../watcher/workspaceWatcher.js';
@@ -26,6 +29,7 @@ import type { IgnoreRules } from './ignoreRules.js';
 import { RefStore } from './refStore.js';
 import { SnapshotIndex } from './snapshotIndex.js';
 import { applyStatCache, readStatCache, saveStatCache } from './statCache.js';
+import type { TreeEntry } from './treeCodec.js';
 import { encodeTree } from './treeCodec.js';
 import { TreeEntryCache } from './treeEntryCache.js';
 import { WorkspaceScanner } from './workspaceScanner.js';
@@ -54,6 +58,10 @@ export interface SnapshotEngineOptions {
   onCheckpoint?: (c: CheckpointWritten) => void;
   /** Called with the name of a root entry the watcher reports changed (abort file, S5.1). */
   onRootEntry?: (name: string) => void;
+  /** Keeps a backup store outside the work tree, located from this environment (issue #10.8); none when absent. */
+  backupEnv?: NodeJS.ProcessEnv;
+  /** Called after the store was put back from the backup (a job deleted it). */
+  onRepair?: (r: StoreRepair) => void;
 }
 
 /** While polling, the pause between two scans is at least this many times the scan's duration. */
@@ -97,12 +105,18 @@ export class SnapshotEngine {
   private readonly statCacheFile: string;
   /** Where the workspace and its stores are. */
   readonly layout: WorkspaceLayout;
+  /** The copy of the store outside the work tree (issue #10.8), or null when disabled. */
+  readonly backup: BackupStore | null;
+  /** Trees written since the last backup sync, decoded (emptied by each sync). */
+  readonly recentTrees = new Map<string, readonly TreeEntry[]>();
 
   constructor(private readonly opts: SnapshotEngineOptions) {
     const { layout, config, ignore, logger } = opts;
     this.layout = layout;
     this.refs = new RefStore(layout.refsDir, layout.refNamespace);
     this.reader = new CheckpointReader(layout.commonDir, this.refs);
+    this.backup = opts.backupEnv ? new BackupStore(layout.workspace, opts.backupEnv) : null;
+    this.reader.fallback = this.backup?.reader ?? null;
     this.writer = new LooseObjectWriter(layout.objectsDir);
     this.guard = {
       index: this.index,
@@ -118,7 +132,7 @@ export class SnapshotEngine {
       objectsDir: layout.objectsDir,
       gitDir: layout.commonDir,
       listFile: join(layout.stateDir, STATE_FILES.ownPacks),
-      exclusive: (fn) => this.exclusive(fn),
+      exclusive: (fn) => this.exclusive(fn, false),
       relist: () => this.reader.packs.relist(),
       logger,
     });
@@ -160,6 +174,11 @@ export class SnapshotEngine {
       () => this.armAutoSnapshot(),
       (err: unknown) => this.opts.logger.error({ err: String(err) }, 'watcher failed to start; every checkpoint rescans'),
     );
+    // Stopped while a job deleted the store: the state folder is new (no marker of a backup in it),
+    // no refs are left, and the backup has them. Refs a user deleted by hand stay deleted.
+    if (this.backup?.exists() && !this.backup.markedIn(this.layout.stateDir) && this.refs.list().size === 0 && this.backup.refs.list().size > 0) {
+      await this.exclusive(() => this.repairIfVanished('no refs/shadow/* ref left; the backup store has them'));
+    }
     const before = first ? this.exclusive(first) : undefined;
     // The scan's failure (SHUTTING_DOWN when stopped early, an unreadable tree) must not be an
     // unhandled rejection, which would kill the daemon: refresh() has asked for a rescan next time.
@@ -170,12 +189,18 @@ export class SnapshotEngine {
     }).catch((err: unknown) => {
       if (!this.closed) this.opts.logger.error({ err: String(err) }, 'initial scan failed; the next checkpoint rescans');
     });
+    void this.exclusive(() => this.syncBackup());
     return before;
   }
 
-  /** Runs `fn` after every operation queued before it. */
-  exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    const next = this.queue.then(fn, fn);
+  /**
+   * Runs `fn` after every operation queued before it. With `repair` (the default) the store is put
+   * back first if a job deleted it (issue #10.8); housekeeping passes false, so a timer never
+   * re-creates `.git/` under a job's `rm -rf .git` still running (its rm would then fail).
+   */
+  exclusive<T>(fn: () => Promise<T> | T, repair = true): Promise<T> {
+    const guarded = (): Promise<T> | T => (this.closed || !repair ? fn() : (this.repairIfVanished(), fn()));
+    const next = this.queue.then(guarded, guarded);
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -253,6 +278,8 @@ export class SnapshotEngine {
       const known = hashObject('tree', bytes);
       const oid = this.guard.presence.inPack(known) ? known : this.writer.write('tree', bytes);
       this.guard.trees.set(oid, entries);
+      // The backup's walk of the next sync takes them from here instead of reading them back.
+      if (this.backup) this.recentTrees.set(oid, entries);
       return oid;
     });
   }
@@ -294,6 +321,7 @@ export class SnapshotEngine {
       parent ? this.refs.update(ref, parent, commit) : this.refs.delete([ref]),
     );
     this.nested.capture(commit);
+    await this.syncBackup();
     const written = { ...base, commit, created: true };
     this.lastCommit = Promise.resolve({ commit, ref, time: Math.floor(Date.now() / 1000) });
     this.lastWritten = commit;
@@ -301,6 +329,37 @@ export class SnapshotEngine {
     this.saveStatCacheSoon();
     this.opts.onCheckpoint?.(written);
     return written;
+  }
+
+  /**
+   * Puts the store back from the backup when a job deleted it (issue #10.8); null when it is in
+   * place. Must run inside `exclusive` (which calls it first); throws BACKUP_FAILED.
+   */
+  repairIfVanished(why?: string): StoreRepair | null {
+    const reason = why ?? storeVanished(this.layout);
+    if (!reason) return null;
+    const r = repairStore(this.layout, this.refs, this.backup, reason);
+    this.reader.packs.relist();
+    this.guard.presence.refresh();
+    this.forgetLatest();
+    this.watcher.rewatchCookies();
+    this.watcher.requestRescan('the store was re-created after a job deleted it');
+    if (r.empty) this.opts.logger.error({ ...r, backup: this.backup?.dir ?? null }, 'store vanished and no backup store holds it: re-created empty, its checkpoints are lost');
+    else this.opts.logger.warn({ ...r, refs: r.refs.length, backup: this.backup?.dir }, 'store vanished; put back from the backup store');
+    this.opts.onRepair?.(r);
+    return r;
+  }
+
+  /** Mirrors the refs and new objects into the backup store; a failure is logged, never thrown. Inside `exclusive`. */
+  async syncBackup(): Promise<void> {
+    if (!this.backup || this.closed) return;
+    try {
+      const s = await this.backup.sync(this);
+      this.recentTrees.clear();
+      if (s.skipped.length) this.opts.logger.warn({ skipped: s.skipped }, 'backup store: refs naming missing objects were not mirrored');
+    } catch (err) {
+      this.opts.logger.error({ err: String(err), code: (err as { code?: string }).code }, 'backup store update failed');
+    }
   }
 
   /** Files present but not captured, for reports. */
@@ -372,7 +431,7 @@ export class SnapshotEngine {
         } catch (err) {
           this.opts.logger.warn({ err: String(err) }, 'could not save the stat cache');
         }
-      });
+      }, false);
     }, 1000);
     this.saveTimer.unref();
   }

@@ -104,6 +104,18 @@ export class WorkspaceWatcher {
     return this.broken;
   }
 
+  /**
+   * Watches the cookie folder anew after it was deleted and re-created (a job deleted the state
+   * folder, issue #10.8): the old watch is of a deleted directory and would never report a cookie.
+   */
+  rewatchCookies(): void {
+    if (!this.cookieWatch) return;
+    this.cookieWatch.close();
+    mkdirSync(this.opts.cookieDir, { recursive: true });
+    this.cookieWatch = fsWatch(this.opts.cookieDir, (_type, name) => this.onCookie(name));
+    this.cookieWatch.on('error', (err) => this.fail(`cookie watch error: ${String(err)}`, err));
+  }
+
   private async startWatching(): Promise<void> {
     const { root, cookieDir, ignore } = this.opts;
     mkdirSync(cookieDir, { recursive: true });

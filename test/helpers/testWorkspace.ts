@@ -30,6 +30,8 @@ export function makeTestWorkspace(opts: { git?: boolean } = {}): TestWorkspace {
     SHADOW_RUNTIME_DIR: join(runtimeDir, 'run'),
     HOME: home,
     XDG_CONFIG_HOME: join(home, '.config'),
+    // The backup stores (issue #10.8) go under the test's own home, never the user's.
+    XDG_DATA_HOME: join(home, '.local', 'share'),
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_AUTHOR_NAME: 'Test',
     GIT_AUTHOR_EMAIL: 'test@example.com',
