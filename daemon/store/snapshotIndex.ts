@@ -9,6 +9,8 @@ import type { TreeEntry } from './treeCodec.js';
 /** What the index remembers of one file. */
 export interface FileRecord {
   mode: FileMode;
+  /** Permission bits (st_mode & 0o777): git keeps only the exec bit, Shadow the rest (permsMetadata.ts). */
+  perms: number;
   oid: string;
   size: number;
   mtimeMs: number;

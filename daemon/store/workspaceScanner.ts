@@ -13,6 +13,7 @@ import type { IgnoreRules } from './ignoreRules.js';
 import { firstNonDirectory } from './realDirectory.js';
 import { makeSlicer } from './scanSlicer.js';
 import type { FileRecord, SnapshotIndex } from './snapshotIndex.js';
+import { permBits } from './permsMetadata.js';
 import { joinPath, splitPath } from './snapshotIndex.js';
 
 /**
@@ -299,7 +300,7 @@ export class WorkspaceScanner {
     }
     this.stats.hashed++;
     const oid = this.bulkDepth > 0 ? this.writer.writeLater('blob', content) : this.writer.write('blob', content);
-    const record: FileRecord = { mode, oid, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hashedAt: Date.now() };
+    const record: FileRecord = { mode, perms: permBits(st.mode), oid, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hashedAt: Date.now() };
     this.uncaptured.delete(path);
     this.index.set(path, record);
     if (splitPath(path)[1] === '.gitignore' && old?.oid !== oid) {
@@ -313,6 +314,7 @@ export class WorkspaceScanner {
   private unchanged(old: FileRecord, st: Stats, mode: FileMode): boolean {
     return (
       old.mode === mode &&
+      old.perms === permBits(st.mode) &&
       old.size === st.size &&
       old.mtimeMs === st.mtimeMs &&
       old.ctimeMs === st.ctimeMs &&
