@@ -153,7 +153,7 @@ async function main(): Promise<number> {
         'completed a restore interrupted by a crash',
       );
     }
-    runs.init(recovered);
+    await runs.init(recovered);
     for (const bad of runs.corruptRecords) {
       ctx.problems?.push({ code: 'STATE_CORRUPT', message: `run record ${bad.file} is corrupt (${bad.reason}); ${bad.aside ? `kept as ${bad.aside}` : 'left in place'} and skipped`, details: { ...bad } });
     }

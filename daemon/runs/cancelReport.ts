@@ -28,6 +28,8 @@ export interface ReportFacts {
   processes: number[];
   tempPaths: string[];
   lockFiles: string[];
+  /** Registered paths cleanup kept, with why (S5.6). */
+  kept: { path: string; reason: string }[];
   inconsistent: boolean;
   resume: string | null;
 }
@@ -82,6 +84,7 @@ export function cancelReportText(run: RunRecord, f: ReportFacts): string {
     `- processes terminated: ${f.processes.length ? f.processes.join(', ') : 'none'}`,
     `- temp paths deleted: ${f.tempPaths.length ? f.tempPaths.join(', ') : 'none'}`,
     `- lock files released: ${f.lockFiles.length ? f.lockFiles.join(', ') : 'none'}`,
+    ...f.kept.map((k) => `- kept \`${k.path}\` (${k.reason})`),
     '',
     '## Resume',
     f.resume ? `\`\`\`sh\n${f.resume}\n\`\`\`` : 'This run cannot be resumed.',

@@ -12,7 +12,8 @@ import { diffFlatTrees } from '../store/diffFlatTrees.js';
 import { journaledRestore, planRestoreTo } from '../store/journaledRestore.js';
 import { cancelReportText, writeCancelReport } from './cancelReport.js';
 import type { RestoreResult } from '../store/applyRestore.js';
-import { cleanupResources } from './cleanupResources.js';
+import type { CleanupResult } from './cleanupResources.js';
+import { cleanupRun } from './cleanupRun.js';
 import { changedPaths, reviewMarkerText, writeReviewMarker } from './reviewMarker.js';
 import type { RunManager } from './runManager.js';
 import type { RunRecord } from './runRecord.js';
@@ -85,15 +86,20 @@ async function dryRun(m: RunManager, run: RunRecord, req: CancelRequest, action:
   const children = descendants(m, run);
   const processes = [...children, run].flatMap((r) => r.pids).filter(isAlive);
   const target = targetOf(run, action, m.opts.config.keepPartialWork);
-  const tree = await engine.exclusive(async (): Promise<TreeOutcome> => {
+  const [tree, cleanup] = await engine.exclusive(async (): Promise<[TreeOutcome, CleanupResult]> => {
+    const plan = await planTree();
+    return [plan, await cleanupRun(m, run, plan.restoredTo, true)];
+  });
+  return result(run, req, action, tree, cleanup, { status: run.status, report: null, cancelled: [...children.map((c) => c.id), run.id], processes, inconsistent: req.force && m.openUnsafe(run) > 0, dryRun: true });
+
+  async function planTree(): Promise<TreeOutcome> {
     if (target) {
       const { plan } = await planRestoreTo(engine, ignore, target);
       const why = Object.fromEntries(plan.preserved.map((p) => [p.path, p.reason]));
       return { removed: plan.remove, restored: plan.write.map((w) => w.path), preservedReasons: why, preAbort: null, restoredTo: target };
     }
     return { removed: [], restored: [], preservedReasons: await keptPaths(m, run, action), preAbort: null, restoredTo: null };
-  });
-  return result(run, req, action, tree, { status: run.status, report: null, cancelled: [...children.map((c) => c.id), run.id], processes, inconsistent: req.force && m.openUnsafe(run) > 0, dryRun: true });
+  }
 }
 
 /**
@@ -150,10 +156,15 @@ async function execute(m: RunManager, run: RunRecord, req: CancelRequest, action
     faultPoint('cancel.terminated');
     if (terminated.killed.length) logger.warn({ run: run.id, killed: terminated.killed }, 'processes needed SIGKILL');
 
-    const tree = await engine.exclusive(() => treeAction(m, run, req, action, asChild));
+    // Cleanup follows the restore in the same exclusive section: it sees the restored tree, and
+    // keeps whatever the restore brought back or the run's base holds (S5.6).
+    const [tree, cleanup] = await engine.exclusive(async (): Promise<[TreeOutcome, CleanupResult]> => {
+      const t = await treeAction(m, run, req, action, asChild);
+      return [t, await cleanupRun(m, run, t.restoredTo)];
+    });
     cancelled.push(run.id);
-    concludeCancel(m, run, { reason: req.reason, trigger: req.trigger, action, tree, cancelled, processes });
-    const out = result(run, req, action, tree, { status: run.status, report: run.report, cancelled, processes, inconsistent: run.inconsistent, dryRun: false });
+    concludeCancel(m, run, { reason: req.reason, trigger: req.trigger, action, tree, cleanup, cancelled, processes });
+    const out = result(run, req, action, tree, cleanup, { status: run.status, report: run.report, cancelled, processes, inconsistent: run.inconsistent, dryRun: false });
     logger.info({ run: run.id, reason: req.reason, trigger: req.trigger, action, ms: Date.now() - started, removed: tree.removed.length, restored: tree.restored.length, cancelled }, 'run cancelled');
     emit('cancel', { run: run.id, stage: 'done', result: out });
     return out;
@@ -174,20 +185,22 @@ interface CancelOutcome {
   trigger: string;
   action: string;
   tree: TreeOutcome;
+  /** What cleanup deleted and kept (run after the tree action). */
+  cleanup: CleanupResult;
   cancelled: string[];
   processes: number[];
 }
 
-/** Ends a cancel: cleanup (S5.6), final status, report (S5.7), cancellation log line (S5.8), saved record. */
+/** Ends a cancel after its cleanup (S5.6): final status, report (S5.7), cancellation log line (S5.8), saved record. */
 function concludeCancel(m: RunManager, run: RunRecord, o: CancelOutcome): void {
-  const { config, logger, layout } = m.opts;
-  const cleanup = cleanupResources(layout.workspace, run.lockFiles, run.tempPaths, config.autoCleanTemp);
-  for (const f of cleanup.failed) logger.warn({ run: run.id, path: f.path, reason: f.reason }, 'cleanup left a path');
+  const { logger, layout } = m.opts;
+  const { cleanup } = o;
+  for (const f of cleanup.kept) logger.warn({ run: run.id, path: f.path, reason: f.reason }, 'cleanup kept a registered path');
   Object.assign(run, { status: finalStatusFor(o.reason), endedAt: Date.now(), resumable: true, unsafe: 0, preAbort: o.tree.preAbort ?? run.preAbort });
   const resume = resumeCommand(run.id);
   const preserved = Object.keys(o.tree.preservedReasons).sort();
   const time = new Date();
-  const facts = { ...o.tree, ...o, preserved, time, message: run.message, tempPaths: cleanup.tempPaths, lockFiles: cleanup.lockFiles, inconsistent: run.inconsistent, resume };
+  const facts = { ...o.tree, ...o, preserved, time, message: run.message, tempPaths: cleanup.tempPaths, lockFiles: cleanup.lockFiles, kept: cleanup.kept, inconsistent: run.inconsistent, resume };
   run.report = writeCancelReport(layout.stateDir, run.id, cancelReportText(run, facts));
   const { index, total } = phasePosition(run);
   // Not awaited: the line queues behind the thread pool, and a read waits for every earlier append.
@@ -211,11 +224,12 @@ function concludeCancel(m: RunManager, run: RunRecord, o: CancelOutcome): void {
  * Concludes a cancel whose daemon died during its journaled restore, once the next daemon has
  * completed that restore (S2.5): the run gets its final status, report and log line.
  */
-export function concludeRecoveredCancel(m: RunManager, run: RunRecord, restore: RestoreResult, target: string, preAbort: string): void {
+export async function concludeRecoveredCancel(m: RunManager, run: RunRecord, restore: RestoreResult, target: string, preAbort: string): Promise<void> {
   const why = Object.fromEntries(restore.preserved.map((p) => [p.path, p.reason]));
   run.message = `${run.message ? `${run.message}; ` : ''}completed after a daemon crash`;
   const tree = { removed: restore.removed, restored: restore.restored, preservedReasons: why, preAbort, restoredTo: target };
-  concludeCancel(m, run, { reason: run.reason ?? 'user_cancel', trigger: run.trigger ?? 'request', action: run.action ?? 'remove_all', tree, cancelled: [run.id], processes: [] });
+  const cleanup = await m.opts.engine.exclusive(() => cleanupRun(m, run, target));
+  concludeCancel(m, run, { reason: run.reason ?? 'user_cancel', trigger: run.trigger ?? 'request', action: run.action ?? 'remove_all', tree, cleanup, cancelled: [run.id], processes: [] });
 }
 
 /** The tree part of a cancel (S5.3, S5.4). Inside `exclusive`. */
@@ -260,6 +274,7 @@ function result(
   req: CancelRequest,
   action: CancelAction,
   tree: TreeOutcome,
+  cleanup: CleanupResult,
   rest: Pick<CancelResult, 'status' | 'report' | 'cancelled' | 'processes' | 'inconsistent' | 'dryRun'>,
 ): CancelResult {
   const preserved = Object.keys(tree.preservedReasons).sort();
@@ -274,6 +289,7 @@ function result(
     preservedReasons: tree.preservedReasons,
     preAbort: tree.preAbort,
     restoredTo: tree.restoredTo,
+    cleanup: { tempPaths: cleanup.tempPaths, lockFiles: cleanup.lockFiles, kept: Object.fromEntries(cleanup.kept.map((k) => [k.path, k.reason])) },
     resume: run.status === 'completed' ? null : resumeCommand(run.id),
     ...rest,
   };

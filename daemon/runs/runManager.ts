@@ -76,7 +76,7 @@ export class RunManager {
    * ends `interrupted`, resumable — except a cancel whose journaled restore the start-up just
    * completed (`recovered`), which is concluded as the cancel would have been.
    */
-  init(recovered: RecoveredRestore | null = null): void {
+  async init(recovered: RecoveredRestore | null = null): Promise<void> {
     const onBad = (file: string, err: unknown, aside: string | null): void => {
       this.corruptRecords.push({ file, aside, reason: (err as Error)?.message ?? String(err) });
       this.opts.logger.error({ file, aside, err: String(err) }, 'corrupt run record set aside and skipped');
@@ -87,7 +87,7 @@ export class RunManager {
       const was = run.status;
       run.unsafe = 0;
       if (was === 'cancelling' && recovered?.op === 'cancel' && recovered.run === run.id) {
-        concludeRecoveredCancel(this, run, recovered.result, recovered.target, recovered.preAbort);
+        await concludeRecoveredCancel(this, run, recovered.result, recovered.target, recovered.preAbort);
         this.opts.logger.warn({ run: run.id, status: run.status }, 'cancel completed after a daemon crash');
         continue;
       }
