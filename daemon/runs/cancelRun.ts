@@ -228,7 +228,9 @@ export async function concludeRecoveredCancel(m: RunManager, run: RunRecord, res
   const why = Object.fromEntries(restore.preserved.map((p) => [p.path, p.reason]));
   run.message = `${run.message ? `${run.message}; ` : ''}completed after a daemon crash`;
   const tree = { removed: restore.removed, restored: restore.restored, preservedReasons: why, preAbort, restoredTo: target };
-  const cleanup = await m.opts.engine.exclusive(() => cleanupRun(m, run, target));
+  // Not queued behind the start-up scan (the daemon answers nothing until init is done): at start-up
+  // nothing else moves files, and the watcher reports what cleanup deletes to the scan.
+  const cleanup = await cleanupRun(m, run, target);
   concludeCancel(m, run, { reason: run.reason ?? 'user_cancel', trigger: run.trigger ?? 'request', action: run.action ?? 'remove_all', tree, cleanup, cancelled: [run.id], processes: [] });
 }
 
