@@ -24,11 +24,14 @@ import { RunManager } from './runs/runManager.js';
 import { loadWorkspaceIgnoreRules } from './store/ignoreRules.js';
 import { journalRecovery } from './store/journaledRestore.js';
 import { SnapshotEngine } from './store/snapshotEngine.js';
+import { StateFolder } from './stateFolder.js';
 import { ensureStateDirs, resolveWorkspaceLayout } from './workspaceLayout.js';
 import { acquireWorkspaceLock } from './workspaceLock.js';
 
 /** Delay between start and the start-up retention pass. */
 const STARTUP_GC_DELAY_MS = 3000;
+/** How often the daemon checks that its state folder still exists (one stat per folder). */
+const STATE_CHECK_MS = 1000;
 
 const USAGE = 'usage: shadowd [-C DIR] [--pretty]\n  Runs the Shadow daemon for DIR (default: the current directory) in the foreground.\n';
 
@@ -52,7 +55,7 @@ async function main(): Promise<number> {
   const config = loadConfig(layout.workspace);
   ensureStateDirs(layout);
   const lock = acquireWorkspaceLock(layout.stateDir, layout.workspace);
-  const { logger, close: closeLog } = createDaemonLogger({
+  const { logger, close: closeLog, reopen: reopenLog } = createDaemonLogger({
     logDir: join(layout.stateDir, STATE_FILES.logs),
     pretty: args.values.pretty ?? false,
     level: config.logLevel,
@@ -75,7 +78,19 @@ async function main(): Promise<number> {
     onCheckpoint: (c) => server?.broadcast({ event: 'checkpoint', data: { commit: c.commit, tree: c.tree, ref: c.ref, run: c.run, files: c.files } }),
     onRootEntry: (name) => runs?.onRootEntry(name),
   });
-  runs = new RunManager({ engine, ignore, config, layout, logger, emit: (event, data) => server?.broadcast({ event, data }) });
+  // A state folder deleted under the daemon is made again within a second, and the logs reopened (#10.13).
+  const state = new StateFolder(layout);
+  state.onRecreated(reopenLog);
+  runs = new RunManager({ engine, ignore, config, layout, logger, state, emit: (event, data) => server?.broadcast({ event, data }) });
+  const stateCheck = setInterval(() => {
+    try {
+      const missing = state.ensure();
+      if (missing.length) logger.warn({ missing }, 'state folder deleted under the daemon: re-created');
+    } catch (err) {
+      logger.error({ err: String(err) }, 'state folder could not be re-created');
+    }
+  }, STATE_CHECK_MS);
+  stateCheck.unref();
 
   let shuttingDown: Promise<number> | null = null;
   let markStopped: (code: number) => void = () => undefined;
@@ -103,6 +118,7 @@ async function main(): Promise<number> {
   const shutdown = (reason: string): Promise<number> => {
     shuttingDown ??= (async () => {
       logger.info({ reason }, 'shutting down');
+      clearInterval(stateCheck);
       const force = setTimeout(() => {
         fatal(`graceful shutdown took longer than ${config.gracefulShutdownTimeout} ms; exiting`);
         lock.release();

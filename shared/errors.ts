@@ -59,6 +59,8 @@ export const ERROR_CODES = {
   SHUTTING_DOWN: 'failure',
   /** A file of the state folder (restore journal, run record) is corrupt: it was set aside, not used; details name it. */
   STATE_CORRUPT: 'failure',
+  /** A file of the state folder (run record, report, cookie) could not be written (ENOSPC, EACCES, EROFS...); details name the file and errno. */
+  STATE_WRITE_FAILED: 'failure',
   /** An unexpected internal failure; details say where. */
   INTERNAL: 'failure',
 } as const;

@@ -93,11 +93,16 @@ export function cancelReportText(run: RunRecord, f: ReportFacts): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Where a run's report is written. */
+export function reportPath(stateDir: string, runId: string): string {
+  return join(stateDir, REPORTS_DIR, `${runId}.md`);
+}
+
 /** Writes the report atomically; returns its path. */
 export function writeCancelReport(stateDir: string, runId: string, text: string): string {
   const dir = join(stateDir, REPORTS_DIR);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, `${runId}.md`);
+  const file = reportPath(stateDir, runId);
   renameSync(writeTempFile(file, text), file);
   return file;
 }

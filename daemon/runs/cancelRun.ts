@@ -5,12 +5,13 @@
  * cancellation log → final status. A dry run computes the same plan and changes nothing (S5.12).
  */
 import type { ParsedParamsOf, ResultOf } from '../../shared/defineMethod.js';
-import { ShadowError, toShadowError } from '../../shared/errors.js';
+import { isShadowError, ShadowError, toShadowError } from '../../shared/errors.js';
+import { stateWriteFailed } from '../stateFolder.js';
 import type { Cancel } from '../../shared/methods/index.js';
 import type { CancelAction } from '../../shared/runModel.js';
 import { diffFlatTrees } from '../store/diffFlatTrees.js';
 import { journaledRestore, planRestoreTo } from '../store/journaledRestore.js';
-import { cancelReportText, writeCancelReport } from './cancelReport.js';
+import { cancelReportText, reportPath, writeCancelReport } from './cancelReport.js';
 import type { RestoreResult } from '../store/applyRestore.js';
 import type { CleanupResult } from './cleanupResources.js';
 import { cleanupRun } from './cleanupRun.js';
@@ -128,7 +129,10 @@ async function execute(m: RunManager, run: RunRecord, req: CancelRequest, action
   const { config, logger, emit, engine } = m.opts;
   const started = Date.now();
   Object.assign(run, { status: 'cancelling', reason: req.reason, trigger: req.trigger, action, message: req.message ?? run.message });
-  m.save(run);
+  // A record the disk refuses (ENOSPC) must not stop the cancel: memory is the truth, the save is retried.
+  const unsaved: ShadowError[] = [];
+  const noteSave = (e: ShadowError | null): void => void (e && unsaved.push(e));
+  noteSave(m.trySave(run));
   emit('cancel', { run: run.id, stage: 'cancelling', reason: req.reason, trigger: req.trigger, action });
   try {
     // Safe point (S5.5): an unsafe section is let finish, up to safePointTimeout; forcing marks the run.
@@ -163,20 +167,37 @@ async function execute(m: RunManager, run: RunRecord, req: CancelRequest, action
       return [t, await cleanupRun(m, run, t.restoredTo)];
     });
     cancelled.push(run.id);
-    concludeCancel(m, run, { reason: req.reason, trigger: req.trigger, action, tree, cleanup, cancelled, processes });
+    concludeCancel(m, run, { reason: req.reason, trigger: req.trigger, action, tree, cleanup, cancelled, processes }).forEach(noteSave);
     const out = result(run, req, action, tree, cleanup, { status: run.status, report: run.report, cancelled, processes, inconsistent: run.inconsistent, dryRun: false });
     logger.info({ run: run.id, reason: req.reason, trigger: req.trigger, action, ms: Date.now() - started, removed: tree.removed.length, restored: tree.restored.length, cancelled }, 'run cancelled');
     emit('cancel', { run: run.id, stage: 'done', result: out });
+    if (unsaved.length) throw cancelNotRecorded(run, unsaved, out);
     return out;
   } catch (err) {
+    if (err instanceof ShadowError && err.details.cancelDone) throw err;
     // Never leave a run `cancelling` for good: it failed to cancel, and says why.
     const e = toShadowError(err, { run: run.id, reason: req.reason, action, phase: run.phase });
     Object.assign(run, { status: 'failed', endedAt: Date.now(), resumable: true, message: `cancel failed: ${e.message}` });
-    m.save(run);
+    noteSave(m.trySave(run));
     logger.error({ run: run.id, err: e.message, code: e.code }, 'cancel failed');
     emit('cancel', { run: run.id, stage: 'failed', error: e.toWire() });
     throw e;
   }
+}
+
+/**
+ * The cancel was done (processes ended, tree restored, status final in memory) but its record,
+ * report or both could not be written: STATE_WRITE_FAILED, naming the files, with the result.
+ */
+function cancelNotRecorded(run: RunRecord, failures: ShadowError[], out: CancelResult): ShadowError {
+  const files = failures.map((f) => f.details.file);
+  const first = failures[0] as ShadowError;
+  return new ShadowError(
+    'STATE_WRITE_FAILED',
+    `Run ${run.id} was cancelled (status ${run.status}; files restored: ${out.restored.length}, removed: ${out.removed.length}) but ${first.message}; the daemon saves the record again until it can`,
+    { ...first.details, run: run.id, status: run.status, cancelDone: true, files, result: out },
+    { cause: first },
+  );
 }
 
 /** What a cancel did, for its conclusion. */
@@ -191,8 +212,13 @@ interface CancelOutcome {
   processes: number[];
 }
 
-/** Ends a cancel after its cleanup (S5.6): final status, report (S5.7), cancellation log line (S5.8), saved record. */
-function concludeCancel(m: RunManager, run: RunRecord, o: CancelOutcome): void {
+/**
+ * Ends a cancel after its cleanup (S5.6): final status, report (S5.7), cancellation log line
+ * (S5.8), saved record. The status is final in memory whatever the disk says; returns the writes
+ * that failed (STATE_WRITE_FAILED), which the caller reports.
+ */
+function concludeCancel(m: RunManager, run: RunRecord, o: CancelOutcome): ShadowError[] {
+  const failures: ShadowError[] = [];
   const { logger, layout } = m.opts;
   const { cleanup } = o;
   for (const f of cleanup.kept) logger.warn({ run: run.id, path: f.path, reason: f.reason }, 'cleanup kept a registered path');
@@ -201,7 +227,12 @@ function concludeCancel(m: RunManager, run: RunRecord, o: CancelOutcome): void {
   const preserved = Object.keys(o.tree.preservedReasons).sort();
   const time = new Date();
   const facts = { ...o.tree, ...o, preserved, time, message: run.message, tempPaths: cleanup.tempPaths, lockFiles: cleanup.lockFiles, kept: cleanup.kept, inconsistent: run.inconsistent, resume };
-  run.report = writeCancelReport(layout.stateDir, run.id, cancelReportText(run, facts));
+  try {
+    run.report = writeCancelReport(layout.stateDir, run.id, cancelReportText(run, facts));
+  } catch (err) {
+    run.report = null;
+    failures.push(isShadowError(err) ? err : stateWriteFailed(reportPath(layout.stateDir, run.id), err, 'write the cancel report'));
+  }
   const { index, total } = phasePosition(run);
   // Not awaited: the line queues behind the thread pool, and a read waits for every earlier append.
   void m.cancellations.append({
@@ -217,7 +248,9 @@ function concludeCancel(m: RunManager, run: RunRecord, o: CancelOutcome): void {
     resume,
     message: run.message,
   });
-  m.save(run);
+  const saved = m.trySave(run);
+  if (saved) failures.push(saved);
+  return failures;
 }
 
 /**
@@ -231,6 +264,7 @@ export async function concludeRecoveredCancel(m: RunManager, run: RunRecord, res
   // Not queued behind the start-up scan (the daemon answers nothing until init is done): at start-up
   // nothing else moves files, and the watcher reports what cleanup deletes to the scan.
   const cleanup = await cleanupRun(m, run, target);
+  // Failures are logged and retried by the manager: at start-up there is no client to tell.
   concludeCancel(m, run, { reason: run.reason ?? 'user_cancel', trigger: run.trigger ?? 'request', action: run.action ?? 'remove_all', tree, cleanup, cancelled: [run.id], processes: [] });
 }
 

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ShadowConfig } from '../../shared/config.js';
-import { ShadowError } from '../../shared/errors.js';
+import { ShadowError, toShadowError } from '../../shared/errors.js';
 import type { EventName } from '../../shared/events.js';
 import { STATE_FILES } from '../../shared/paths.js';
 import { ABORT_FILE } from '../../shared/runModel.js';
@@ -15,6 +15,7 @@ import type { IgnoreRules } from '../store/ignoreRules.js';
 import type { RestoreResult } from '../store/applyRestore.js';
 import type { RestoreJournalEntry } from '../store/journaledRestore.js';
 import type { SnapshotEngine } from '../store/snapshotEngine.js';
+import { StateFolder } from '../stateFolder.js';
 import type { WorkspaceLayout } from '../workspaceLayout.js';
 import { abortFilePresent, readAbortFile, removeAbortFile } from './abortFile.js';
 import type { CancelRequest, CancelResult } from './cancelRun.js';
@@ -41,7 +42,12 @@ export interface RunManagerOptions {
   logger: Logger;
   /** Pushes an event to subscribers. */
   emit(event: EventName, data: unknown): void;
+  /** The state folder's keeper (re-creates it when deleted); one of its own when absent. */
+  state?: StateFolder;
 }
+
+/** First and longest wait before saving again a record whose save failed (ENOSPC may pass). */
+const SAVE_RETRY_MS = [1000, 30_000] as const;
 
 /** Runs of a workspace and their triggers. */
 export class RunManager {
@@ -56,7 +62,13 @@ export class RunManager {
   /** Run records found corrupt at start (S4.4): set aside, skipped, reported by `status`. */
   readonly corruptRecords: { file: string; aside: string | null; reason: string }[] = [];
   private readonly runs = new Map<string, RunRecord>();
+  /** The state folder, re-created when it vanishes (#10.13). */
+  readonly state: StateFolder;
   private readonly store: RunStore;
+  /** Runs whose last save failed: saved again by a timer until it works (memory is the truth meanwhile). */
+  private readonly unsaved = new Set<string>();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryDelay: number = SAVE_RETRY_MS[0];
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly unsafeWaiters = new Set<() => void>();
   private abortPoll: NodeJS.Timeout | null = null;
@@ -65,10 +77,15 @@ export class RunManager {
 
   constructor(opts: RunManagerOptions) {
     this.opts = opts;
-    this.store = new RunStore(opts.layout.stateDir);
+    this.state = opts.state ?? new StateFolder(opts.layout);
+    this.store = new RunStore(opts.layout.stateDir, () => {
+      const missing = this.state.ensure();
+      if (missing.length) opts.logger.warn({ missing }, 'state folder deleted under the daemon: re-created');
+    });
     this.cancellations = new CancellationLog(join(opts.layout.stateDir, STATE_FILES.logs), opts.config.maxLogSize, opts.config.maxLogFiles, (err) =>
       opts.logger.error({ err: String(err) }, 'cancellation log error'),
     );
+    this.state.onRecreated(() => this.cancellations.reopen());
   }
 
   /**
@@ -98,7 +115,8 @@ export class RunManager {
       run.endedAt = Date.now();
       run.unsafe = 0;
       run.resumable = true;
-      this.store.save(run);
+      // Unsaved (ENOSPC), it is still interrupted here and saved by the retry; never left cancelling.
+      this.trySave(run);
       this.opts.logger.warn({ run: run.id, was, status: run.status }, 'run ended by a daemon restart');
     }
   }
@@ -170,9 +188,27 @@ export class RunManager {
     this.syncAbortPoll();
   }
 
-  /** Persists a run and tells subscribers. */
+  /** Persists a run and tells subscribers; STATE_WRITE_FAILED when the record could not be written (retried later). */
   save(run: RunRecord): void {
-    this.store.save(run);
+    const err = this.trySave(run);
+    if (err) throw err;
+  }
+
+  /**
+   * Like `save`, but returns the failure instead of throwing it: the in-memory record is the
+   * truth, subscribers hear of it, and a timer saves it again until the disk takes it.
+   */
+  trySave(run: RunRecord): ShadowError | null {
+    let failure: ShadowError | null = null;
+    try {
+      this.store.save(run);
+      this.unsaved.delete(run.id);
+    } catch (err) {
+      failure = toShadowError(err, { run: run.id, status: run.status });
+      this.unsaved.add(run.id);
+      this.opts.logger.error({ run: run.id, status: run.status, code: failure.code, details: failure.details }, 'run record not saved; retrying later');
+      this.armSaveRetry();
+    }
     this.opts.emit('run', toSummary(run));
     if (!isActive(run)) {
       const t = this.timers.get(run.id);
@@ -180,6 +216,39 @@ export class RunManager {
       this.timers.delete(run.id);
       this.syncAbortPoll();
     }
+    return failure;
+  }
+
+  /** Saves again the records whose save failed; true when none is left. */
+  retryUnsaved(): boolean {
+    for (const id of [...this.unsaved]) {
+      const run = this.runs.get(id);
+      if (!run) {
+        this.unsaved.delete(id);
+        continue;
+      }
+      try {
+        this.store.save(run);
+        this.unsaved.delete(id);
+        this.opts.logger.info({ run: id, status: run.status }, 'run record saved after an earlier failure');
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private armSaveRetry(): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.retryUnsaved()) this.retryDelay = SAVE_RETRY_MS[0];
+      else {
+        this.retryDelay = Math.min(this.retryDelay * 2, SAVE_RETRY_MS[1]);
+        this.armSaveRetry();
+      }
+    }, this.retryDelay);
+    this.retryTimer.unref();
   }
 
   /** Active runs whose parent is `id`. */
@@ -254,6 +323,10 @@ export class RunManager {
   /** Stops timers and polling and closes the cancellation log. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    // A last try: a record left unsaved says `running` or `cancelling` on disk, which the next start ends as interrupted.
+    this.retryUnsaved();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     if (this.abortPoll) clearInterval(this.abortPoll);
