@@ -34,16 +34,20 @@ export function permBits(mode: number): number {
   return mode & 0o777;
 }
 
-/** Computes a commit's perms from every file's mode and bits (symlinks have none that matter). */
-export function summarizePerms(files: Iterable<[string, { mode: FileMode; perms: number }]>): CommitPerms {
+/** Visits every file: directory ('' = root), name, mode and bits. */
+export type EachFile = (fn: (dir: string, name: string, rec: { mode: FileMode; perms: number }) => void) => void;
+
+/**
+ * Computes a commit's perms from every file's mode and bits (symlinks have none that matter).
+ * Two passes and no allocation per file: it runs at every checkpoint, over the whole index.
+ */
+export function summarizePerms(each: EachFile): CommitPerms {
   const counts = { '100644': new Map<number, number>(), '100755': new Map<number, number>() };
-  const regular: [string, FileMode, number][] = [];
-  for (const [path, rec] of files) {
-    if (rec.mode === '120000') continue;
+  each((_dir, _name, rec) => {
+    if (rec.mode === '120000') return;
     const m = counts[rec.mode];
     m.set(rec.perms, (m.get(rec.perms) ?? 0) + 1);
-    regular.push([path, rec.mode, rec.perms]);
-  }
+  });
   const top = (m: Map<number, number>, fallback: number): number => {
     let best = fallback;
     let n = m.get(fallback) ?? 0;
@@ -53,7 +57,9 @@ export function summarizePerms(files: Iterable<[string, { mode: FileMode; perms:
   const file = top(counts['100644'], 0o644);
   const exec = top(counts['100755'], 0o755);
   const exceptions = new Map<string, number>();
-  for (const [path, mode, perms] of regular) if (perms !== (mode === '100755' ? exec : file)) exceptions.set(path, perms);
+  each((dir, name, rec) => {
+    if (rec.mode !== '120000' && rec.perms !== (rec.mode === '100755' ? exec : file)) exceptions.set(dir ? `${dir}/${name}` : name, rec.perms);
+  });
   return { file, exec, exceptions };
 }
 

@@ -7,7 +7,7 @@ import { chmodSync, lstatSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { FlatTree } from './flatTree.js';
 import type { CommitPerms } from './permsMetadata.js';
-import { permBits } from './permsMetadata.js';
+import { permBits, summarizePerms } from './permsMetadata.js';
 import type { PreservedPath, RestorePlan } from './restorePlan.js';
 import type { SnapshotIndex } from './snapshotIndex.js';
 
@@ -25,8 +25,13 @@ export function restorePerms(root: string, target: FlatTree, perms: CommitPerms 
   const handled = new Set<string>([...plan.write.map((w) => w.path), ...plan.preserved.map((p) => p.path)]);
   const inScope = (path: string): boolean => paths === null || paths.some((f) => f === '' || path === f || path.startsWith(`${f}/`));
   const base = realpathSync(root);
-  for (const [path, entry] of target) {
-    if (entry.mode === '120000' || handled.has(path) || !inScope(path)) continue;
+  // With the same defaults on both sides, only a path listed as an exception on either side can
+  // differ: no walk over a 100k-file target then.
+  const now = summarizePerms((fn) => index.eachFile(fn));
+  const candidates = now.file === perms.file && now.exec === perms.exec ? new Set([...perms.exceptions.keys(), ...now.exceptions.keys()]) : target.keys();
+  for (const path of candidates) {
+    const entry = target.get(path);
+    if (!entry || entry.mode === '120000' || handled.has(path) || !inScope(path)) continue;
     const rec = index.get(path);
     if (!rec || rec.oid !== entry.oid || rec.mode !== entry.mode) continue;
     const want = perms.exceptions.get(path) ?? (entry.mode === '100755' ? perms.exec : perms.file);

@@ -240,7 +240,7 @@ export class SnapshotEngine {
     });
     // From here to the ref update all is synchronous: a gc starting now walks the refs after it.
     const base = { tree, ref, run: meta.run ?? null, files: this.index.size, hashed, rescanned, uncaptured: this.uncapturedList() };
-    const perms = summarizePerms(this.index.entries());
+    const perms = summarizePerms((fn) => this.index.eachFile(fn));
     // A chmod alone leaves the tree as it was: the commit is skipped only when the bits match too.
     const samePerms = (): boolean => !!parentCommit?.perms && encodePerms(parentCommit.perms).join('\n') === encodePerms(perms).join('\n');
     if (skipIfUnchanged && parent && parentTree === tree && samePerms()) {

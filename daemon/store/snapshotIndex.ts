@@ -104,6 +104,11 @@ export class SnapshotIndex {
     return out;
   }
 
+  /** Calls `fn` for every tracked file, its directory and name apart (no path string is built). */
+  eachFile(fn: (dir: string, name: string, rec: FileRecord) => void): void {
+    for (const [dir, node] of this.dirs) for (const [name, rec] of node.files) fn(dir, name, rec);
+  }
+
   /** Every tracked file with its record (for persisting the stat cache). */
   *entries(): IterableIterator<[string, FileRecord]> {
     for (const [dir, node] of this.dirs) {

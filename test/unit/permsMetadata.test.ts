@@ -7,10 +7,13 @@ import type { Stats } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeCommit, encodeCommit } from '../../daemon/store/commitCodec.js';
 import type { FileMode } from '../../daemon/store/flatTree.js';
+import type { EachFile } from '../../daemon/store/permsMetadata.js';
 import { restoredPerms, summarizePerms } from '../../daemon/store/permsMetadata.js';
 
 const TREE = 'a'.repeat(40);
-const files = (rows: [string, FileMode, number][]): [string, { mode: FileMode; perms: number }][] => rows.map(([p, mode, perms]) => [p, { mode, perms }]);
+const files = (rows: [string, FileMode, number][]): EachFile => (fn) => {
+  for (const [path, mode, perms] of rows) fn('', path, { mode, perms });
+};
 const existing = (mode: number): Stats => ({ isFile: () => true, mode: 0o100000 | mode }) as Stats;
 
 describe('#10.12 perms metadata', () => {
