@@ -5,10 +5,11 @@
  * before serving: a restore is idempotent (it compares the tree with the target afresh), so
  * redoing a half-applied one completes it, and the pre-abort commit still undoes it (S5.4).
  */
-import { readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ShadowError, toShadowError } from '../../shared/errors.js';
 import { faultPoint } from '../faultPoint.js';
+import { stateWriteFailed } from '../stateFolder.js';
 import { writeTempFile } from '../writeTempFile.js';
 import type { RestoreResult } from './applyRestore.js';
 import { applyRestore, sweepRestoreTemps } from './applyRestore.js';
@@ -119,7 +120,20 @@ function isOid(value: unknown): value is string {
 
 function writeJournal(stateDir: string, entry: RestoreJournalEntry): void {
   // Temp file + rename: a journal is either absent or whole, never half written.
-  renameSync(writeTempFile(journalPath(stateDir), JSON.stringify(entry)), journalPath(stateDir));
+  const write = (): void => renameSync(writeTempFile(journalPath(stateDir), JSON.stringify(entry)), journalPath(stateDir));
+  try {
+    write();
+  } catch (err) {
+    // A state folder deleted under the daemon is made again; ENOSPC and the like are coded (#10.13).
+    rmSync(`${journalPath(stateDir)}.${process.pid}.tmp`, { force: true });
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw stateWriteFailed(journalPath(stateDir), err, 'write the restore journal');
+    try {
+      mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+      write();
+    } catch (again) {
+      throw stateWriteFailed(journalPath(stateDir), again, 'write the restore journal');
+    }
+  }
 }
 
 function clearJournal(stateDir: string): void {

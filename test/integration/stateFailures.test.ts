@@ -127,6 +127,22 @@ describe('#10.13 state write failures', () => {
     expect((await client.request(RunGet, { run: s.run })).run.status).toBe('cancelled');
   });
 
+  it.skipIf(canMount !== null)(`#10.13 a restoring cancel on a full disk fails coded, ends \`failed\`, and moves no file (S5.4)${canMount ? ` [skipped: ${canMount}]` : ''}`, async () => {
+    ws = makeTestWorkspace({ git: true });
+    writeIn(ws, 'shadow.config.json', JSON.stringify({ autoSnapshot: { enabled: false } }));
+    const stateDir = join(ws.dir, '.git/shadow');
+    expect(mountTiny(stateDir)).toBeNull();
+    client = await connectClient(ws);
+    const s = await client.request(RunStart, { name: 'job' });
+    writeIn(ws, 'made.txt', 'by the job\n');
+    fill(stateDir);
+    const err = await rejection(client.request(Cancel, { reason: 'user_cancel' }));
+    expect(err.code).toBe('STATE_WRITE_FAILED');
+    expect(err.details.errno).toBe('ENOSPC');
+    expect((await client.request(RunGet, { run: s.run })).run.status).toBe('failed');
+    expect(readFileSync(join(ws.dir, 'made.txt'), 'utf8')).toBe('by the job\n'); // nothing moved without its record
+  });
+
   it.skipIf(canMount !== null)(`#10.13 a daemon restarted on a full disk ends an active run interrupted, never cancelling (S2.5)${canMount ? ` [skipped: ${canMount}]` : ''}`, async () => {
     ws = makeTestWorkspace({ git: true });
     writeIn(ws, 'shadow.config.json', JSON.stringify({ autoSnapshot: { enabled: false } }));
