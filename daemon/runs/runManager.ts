@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ShadowConfig } from '../../shared/config.js';
-import { ShadowError, toShadowError } from '../../shared/errors.js';
+import { ShadowError } from '../../shared/errors.js';
 import type { EventName } from '../../shared/events.js';
 import { STATE_FILES } from '../../shared/paths.js';
 import { ABORT_FILE } from '../../shared/runModel.js';
@@ -23,6 +23,7 @@ import { cancelRun, concludeRecoveredCancel } from './cancelRun.js';
 import { CancellationLog } from './cancellationLog.js';
 import type { RunRecord } from './runRecord.js';
 import { isActive, toSummary } from './runRecord.js';
+import { RecordSaver } from './recordSaver.js';
 import { RunStore } from './runStore.js';
 
 /** How often the abort file is looked for while a run is active (the watcher usually sees it first). */
@@ -46,8 +47,6 @@ export interface RunManagerOptions {
   state?: StateFolder;
 }
 
-/** First and longest wait before saving again a record whose save failed (ENOSPC may pass). */
-const SAVE_RETRY_MS = [1000, 30_000] as const;
 
 /** Runs of a workspace and their triggers. */
 export class RunManager {
@@ -65,10 +64,8 @@ export class RunManager {
   /** The state folder, re-created when it vanishes (#10.13). */
   readonly state: StateFolder;
   private readonly store: RunStore;
-  /** Runs whose last save failed: saved again by a timer until it works (memory is the truth meanwhile). */
-  private readonly unsaved = new Set<string>();
-  private retryTimer: NodeJS.Timeout | null = null;
-  private retryDelay: number = SAVE_RETRY_MS[0];
+  /** Saves records, retrying those the disk refused (memory is the truth meanwhile). */
+  private readonly saver: RecordSaver;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly unsafeWaiters = new Set<() => void>();
   private abortPoll: NodeJS.Timeout | null = null;
@@ -86,6 +83,7 @@ export class RunManager {
       opts.logger.error({ err: String(err) }, 'cancellation log error'),
     );
     this.state.onRecreated(() => this.cancellations.reopen());
+    this.saver = new RecordSaver(this.store, opts.logger, (id) => this.runs.get(id) ?? null);
   }
 
   /**
@@ -199,16 +197,7 @@ export class RunManager {
    * truth, subscribers hear of it, and a timer saves it again until the disk takes it.
    */
   trySave(run: RunRecord): ShadowError | null {
-    let failure: ShadowError | null = null;
-    try {
-      this.store.save(run);
-      this.unsaved.delete(run.id);
-    } catch (err) {
-      failure = toShadowError(err, { run: run.id, status: run.status });
-      this.unsaved.add(run.id);
-      this.opts.logger.error({ run: run.id, status: run.status, code: failure.code, details: failure.details }, 'run record not saved; retrying later');
-      this.armSaveRetry();
-    }
+    const failure = this.saver.trySave(run);
     this.opts.emit('run', toSummary(run));
     if (!isActive(run)) {
       const t = this.timers.get(run.id);
@@ -217,38 +206,6 @@ export class RunManager {
       this.syncAbortPoll();
     }
     return failure;
-  }
-
-  /** Saves again the records whose save failed; true when none is left. */
-  retryUnsaved(): boolean {
-    for (const id of [...this.unsaved]) {
-      const run = this.runs.get(id);
-      if (!run) {
-        this.unsaved.delete(id);
-        continue;
-      }
-      try {
-        this.store.save(run);
-        this.unsaved.delete(id);
-        this.opts.logger.info({ run: id, status: run.status }, 'run record saved after an earlier failure');
-      } catch {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private armSaveRetry(): void {
-    if (this.retryTimer || this.closed) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      if (this.retryUnsaved()) this.retryDelay = SAVE_RETRY_MS[0];
-      else {
-        this.retryDelay = Math.min(this.retryDelay * 2, SAVE_RETRY_MS[1]);
-        this.armSaveRetry();
-      }
-    }, this.retryDelay);
-    this.retryTimer.unref();
   }
 
   /** Active runs whose parent is `id`. */
@@ -323,10 +280,8 @@ export class RunManager {
   /** Stops timers and polling and closes the cancellation log. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
     // A last try: a record left unsaved says `running` or `cancelling` on disk, which the next start ends as interrupted.
-    this.retryUnsaved();
+    this.saver.close();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     if (this.abortPoll) clearInterval(this.abortPoll);
