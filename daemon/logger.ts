@@ -28,6 +28,8 @@ export interface DaemonLogger {
   logger: pino.Logger;
   /** Ends the file stream; resolves once every line logged before is on disk. Idempotent. */
   close(): Promise<void>;
+  /** Starts a new `daemon.log` (its folder was deleted and made again: the open file is unlinked). */
+  reopen(): void;
 }
 
 /** Name of the live log file in the log directory. */
@@ -35,17 +37,23 @@ export const DAEMON_LOG_FILE = 'daemon.log';
 
 /** Creates the daemon's logger writing to `<logDir>/daemon.log`. */
 export function createDaemonLogger(opts: DaemonLoggerOptions): DaemonLogger {
-  const file = createStream(DAEMON_LOG_FILE, {
-    path: opts.logDir,
-    // rfs wants a positive integer with a unit; B keeps our byte count exact.
-    size: `${Math.max(1, Math.floor(opts.maxSize))}B`,
-    rotate: Math.max(1, Math.floor(opts.maxFiles)),
-    mode: 0o600,
-  });
-  // A log failure must never take the daemon down, and must not vanish either (rfs#99):
-  // stderr is all that is left when the log file itself fails.
-  file.on('error', (err) => stderrLine(`shadowd: log file error: ${err.message}`));
-  file.on('warning', (err) => stderrLine(`shadowd: log file warning: ${err.message}`));
+  const open = (): ReturnType<typeof createStream> => {
+    const stream = createStream(DAEMON_LOG_FILE, {
+      path: opts.logDir,
+      // rfs wants a positive integer with a unit; B keeps our byte count exact.
+      size: `${Math.max(1, Math.floor(opts.maxSize))}B`,
+      rotate: Math.max(1, Math.floor(opts.maxFiles)),
+      mode: 0o600,
+    });
+    // A log failure must never take the daemon down, and must not vanish either (rfs#99):
+    // stderr is all that is left when the log file itself fails.
+    stream.on('error', (err) => stderrLine(`shadowd: log file error: ${err.message}`));
+    stream.on('warning', (err) => stderrLine(`shadowd: log file warning: ${err.message}`));
+    return stream;
+  };
+  let file = open();
+  // pino writes here; the file behind it can be swapped by reopen().
+  const sink = { write: (chunk: string): boolean => file.write(chunk) };
 
   let logger: pino.Logger;
   if (opts.pretty) {
@@ -59,12 +67,12 @@ export function createDaemonLogger(opts: DaemonLoggerOptions): DaemonLogger {
     logger = pino(
       { level: opts.level },
       pino.multistream([
-        { level: 'trace', stream: file },
+        { level: 'trace', stream: sink },
         { level: 'trace', stream: pretty },
       ]),
     );
   } else {
-    logger = pino({ level: opts.level }, file);
+    logger = pino({ level: opts.level }, sink);
   }
 
   let closing: Promise<void> | undefined;
@@ -79,7 +87,13 @@ export function createDaemonLogger(opts: DaemonLoggerOptions): DaemonLogger {
     });
     return closing;
   };
-  return { logger, close };
+  const reopen = (): void => {
+    if (closing) return;
+    const old = file;
+    file = open();
+    old.end();
+  };
+  return { logger, close, reopen };
 }
 
 function stderrLine(text: string): void {

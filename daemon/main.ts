@@ -4,7 +4,7 @@
  * shadowctl starts it in the background. Order matters: lock the workspace before touching the
  * socket (node-ipc unlinks an existing one), and start watching before the first scan.
  */
-import { writeSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -24,11 +24,14 @@ import { RunManager } from './runs/runManager.js';
 import { loadWorkspaceIgnoreRules } from './store/ignoreRules.js';
 import { journalRecovery } from './store/journaledRestore.js';
 import { SnapshotEngine } from './store/snapshotEngine.js';
+import { StateFolder } from './stateFolder.js';
 import { ensureStateDirs, resolveWorkspaceLayout } from './workspaceLayout.js';
 import { acquireWorkspaceLock } from './workspaceLock.js';
 
 /** Delay between start and the start-up retention pass. */
 const STARTUP_GC_DELAY_MS = 3000;
+/** How often the daemon checks that its state folder still exists (one stat per folder). */
+const STATE_CHECK_MS = 1000;
 
 const USAGE =
   'usage: shadowd [-C DIR] [--pretty]\n  Runs the Shadow daemon for DIR (default: the current directory) in the foreground.\n' +
@@ -56,7 +59,7 @@ async function main(): Promise<number> {
   const config = loadConfig(layout.workspace);
   ensureStateDirs(layout);
   const lock = acquireWorkspaceLock(layout.stateDir, layout.workspace);
-  const { logger, close: closeLog } = createDaemonLogger({
+  const { logger, close: closeLog, reopen: reopenLog } = createDaemonLogger({
     logDir: join(layout.stateDir, STATE_FILES.logs),
     pretty: args.values.pretty ?? false,
     level: config.logLevel,
@@ -82,6 +85,8 @@ async function main(): Promise<number> {
     backupEnv: process.env.SHADOW_BACKUP === 'off' ? undefined : process.env,
     // The lock went with the deleted state folder: taken again, so no second daemon starts beside this one.
     onRepair: () => {
+      // The repair made the folders again: streams still point into the deleted ones.
+      state.reopened();
       try {
         acquireWorkspaceLock(layout.stateDir, layout.workspace);
       } catch (err) {
@@ -89,7 +94,25 @@ async function main(): Promise<number> {
       }
     },
   });
-  runs = new RunManager({ engine, ignore, config, layout, logger, emit: (event, data) => server?.broadcast({ event, data }) });
+  // A state folder deleted under the daemon is made again within a second, and the logs reopened (#10.13).
+  const state = new StateFolder(layout);
+  state.onRecreated(reopenLog);
+  runs = new RunManager({ engine, ignore, config, layout, logger, state, emit: (event, data) => server?.broadcast({ event, data }) });
+  const stateCheck = setInterval(() => {
+    if (!state.incomplete()) return;
+    // The store itself gone (a job's `rm -rf .git` or of `.shadow/`): never re-created from a timer,
+    // which would race the job's delete ("Directory not empty") and hide the loss from the repair.
+    // The next operation that needs the store puts it back from the backup (engine.exclusive).
+    if (!existsSync(layout.kind === 'git' ? join(layout.workspace, '.git') : layout.objectsDir)) return;
+    // Through the queue, so a repair from the backup (run records, refs) comes first.
+    void engine
+      .exclusive(() => {
+        const missing = state.ensure();
+        if (missing.length) logger.warn({ missing }, 'state folder deleted under the daemon: re-created');
+      })
+      .catch((err: unknown) => logger.error({ err: String(err) }, 'state folder could not be re-created'));
+  }, STATE_CHECK_MS);
+  stateCheck.unref();
 
   let shuttingDown: Promise<number> | null = null;
   let markStopped: (code: number) => void = () => undefined;
@@ -117,6 +140,7 @@ async function main(): Promise<number> {
   const shutdown = (reason: string): Promise<number> => {
     shuttingDown ??= (async () => {
       logger.info({ reason }, 'shutting down');
+      clearInterval(stateCheck);
       const force = setTimeout(() => {
         fatal(`graceful shutdown took longer than ${config.gracefulShutdownTimeout} ms; exiting`);
         lock.release();
@@ -167,7 +191,7 @@ async function main(): Promise<number> {
         'completed a restore interrupted by a crash',
       );
     }
-    runs.init(recovered);
+    await runs.init(recovered);
     for (const bad of runs.corruptRecords) {
       ctx.problems?.push({ code: 'STATE_CORRUPT', message: `run record ${bad.file} is corrupt (${bad.reason}); ${bad.aside ? `kept as ${bad.aside}` : 'left in place'} and skipped`, details: { ...bad } });
     }

@@ -45,7 +45,7 @@ export function acquireWorkspaceLock(stateDir: string, workspace: string, isShad
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new ShadowError('INTERNAL', `Cannot create the workspace lock ${path}: ${(err as Error).message}`, { lock: path, errno: (err as NodeJS.ErrnoException).code }, { cause: err });
+        throw new ShadowError('STATE_WRITE_FAILED', `Cannot create the workspace lock ${path}: ${(err as Error).message}`, { lock: path, file: path, errno: (err as NodeJS.ErrnoException).code }, { cause: err });
       }
     }
     const owner = readLock(path);

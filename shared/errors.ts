@@ -69,6 +69,8 @@ export const ERROR_CODES = {
   BACKUP_NOT_FOUND: 'nothing',
   /** `recover --into` names a directory that exists and is not empty (nothing is ever overwritten). */
   RECOVER_TARGET_INVALID: 'usage',
+  /** A file of the state folder (run record, report, cookie) could not be written (ENOSPC, EACCES, EROFS...); details name the file and errno. */
+  STATE_WRITE_FAILED: 'failure',
   /** An unexpected internal failure; details say where. */
   INTERNAL: 'failure',
 } as const;

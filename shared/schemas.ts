@@ -96,6 +96,10 @@ export const runDetail = (z: Zod) =>
     pids: z.array(z.number().int()),
     lockFiles: z.array(z.string()),
     tempPaths: z.array(z.string()),
+    /** The run's start on the file system's clock (a stamp file's birth time), to compare file birth times with (S5.6). */
+    fsStartedAt: z.number().optional(),
+    /** What each registered path was at registration (S5.6): cleanup deletes only what the run provably made. */
+    resourceOrigins: z.record(z.string(), z.enum(['absent', 'created', 'preexisting', 'unknown'])).optional(),
     command: z.array(z.string()).nullable(),
     endedAt: z.number().nullable(),
     reason: z.string().nullable(),
@@ -121,6 +125,8 @@ export const cancelResult = (z: Zod) =>
     preserved: z.array(z.string()),
     /** Why each preserved path was left alone. */
     preservedReasons: z.record(z.string(), z.string()),
+    /** Registered temp paths and lock files deleted, and those kept with why (S5.6). */
+    cleanup: z.strictObject({ tempPaths: z.array(z.string()), lockFiles: z.array(z.string()), kept: z.record(z.string(), z.string()) }),
     /** The pre-abort commit (S5.4), null when the action touched nothing. */
     preAbort: z.string().nullable(),
     /** The checkpoint the tree was brought back to, null when it was not moved. */

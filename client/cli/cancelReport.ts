@@ -31,6 +31,7 @@ export function cancelLines(r: CancelOutcome, ctx: Pick<CommandContext, 'workspa
 /** Warnings for stderr: every preserved path with why, and a forced cancel. */
 export function cancelWarnings(r: CancelOutcome): string[] {
   const warnings = r.preserved.map((p) => `preserved ${quotePath(p)}${r.preservedReasons[p] ? ` (${r.preservedReasons[p]})` : ''}`);
+  for (const [p, why] of Object.entries(r.cleanup?.kept ?? {})) warnings.push(`cleanup kept ${quotePath(p)} (${why})`);
   if (r.inconsistent) warnings.push(`run ${r.run} was cancelled inside an unsafe section without waiting for its end: marked inconsistent`);
   return warnings;
 }
@@ -42,6 +43,8 @@ function planLines(r: CancelOutcome, ctx: Pick<CommandContext, 'style'>): string
   for (const p of r.removed) lines.push(`  remove     ${quotePath(p)}`);
   for (const p of r.restored) lines.push(`  restore    ${quotePath(p)}`);
   for (const p of r.preserved) lines.push(`  preserve   ${quotePath(p)}${r.preservedReasons[p] ? ` (${r.preservedReasons[p]})` : ''}`);
+  for (const [p, why] of Object.entries(r.cleanup?.kept ?? {})) lines.push(`  keep       ${quotePath(p)} (${why})`);
+  for (const p of [...(r.cleanup?.tempPaths ?? []), ...(r.cleanup?.lockFiles ?? [])]) lines.push(`  delete     ${quotePath(p)} (registered by the run)`);
   for (const pid of r.processes) lines.push(`  terminate  pid ${pid}`);
   for (const id of r.cancelled) if (id !== r.run) lines.push(`  cancel     run ${id}`);
   if (lines.length === 1) lines.push('  touch no file and no process');

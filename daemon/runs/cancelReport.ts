@@ -29,6 +29,8 @@ export interface ReportFacts {
   processes: number[];
   tempPaths: string[];
   lockFiles: string[];
+  /** Registered paths cleanup kept, with why (S5.6). */
+  kept: { path: string; reason: string }[];
   inconsistent: boolean;
   resume: string | null;
 }
@@ -83,6 +85,7 @@ export function cancelReportText(run: RunRecord, f: ReportFacts): string {
     `- processes terminated: ${f.processes.length ? f.processes.join(', ') : 'none'}`,
     `- temp paths deleted: ${f.tempPaths.length ? f.tempPaths.join(', ') : 'none'}`,
     `- lock files released: ${f.lockFiles.length ? f.lockFiles.join(', ') : 'none'}`,
+    ...f.kept.map((k) => `- kept \`${k.path}\` (${k.reason})`),
     '',
     '## Resume',
     f.resume ? `\`\`\`sh\n${f.resume}\n\`\`\`` : 'This run cannot be resumed.',
@@ -91,11 +94,16 @@ export function cancelReportText(run: RunRecord, f: ReportFacts): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Where a run's report is written. */
+export function reportPath(stateDir: string, runId: string): string {
+  return join(stateDir, REPORTS_DIR, `${runId}.md`);
+}
+
 /** Writes the report atomically; returns its path. */
 export function writeCancelReport(stateDir: string, runId: string, text: string): string {
   const dir = join(stateDir, REPORTS_DIR);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, `${runId}.md`);
+  const file = reportPath(stateDir, runId);
   renameSync(writeTempFile(file, text), file);
   return file;
 }

@@ -5,15 +5,17 @@
  * cancellation log → final status. A dry run computes the same plan and changes nothing (S5.12).
  */
 import type { ParsedParamsOf, ResultOf } from '../../shared/defineMethod.js';
-import { ShadowError, toShadowError } from '../../shared/errors.js';
+import { isShadowError, ShadowError, toShadowError } from '../../shared/errors.js';
+import { stateWriteFailed } from '../stateFolder.js';
 import type { Cancel } from '../../shared/methods/index.js';
 import type { CancelAction } from '../../shared/runModel.js';
 import { diffFlatTrees } from '../store/diffFlatTrees.js';
 import { journaledRestore, planRestoreTo } from '../store/journaledRestore.js';
 import { storeVanished } from '../store/storeRepair.js';
-import { cancelReportText, writeCancelReport } from './cancelReport.js';
+import { cancelReportText, reportPath, writeCancelReport } from './cancelReport.js';
 import type { RestoreResult } from '../store/applyRestore.js';
-import { cleanupResources } from './cleanupResources.js';
+import type { CleanupResult } from './cleanupResources.js';
+import { cleanupRun } from './cleanupRun.js';
 import { changedPaths, reviewMarkerText, writeReviewMarker } from './reviewMarker.js';
 import type { RunManager } from './runManager.js';
 import type { RunRecord } from './runRecord.js';
@@ -86,15 +88,20 @@ async function dryRun(m: RunManager, run: RunRecord, req: CancelRequest, action:
   const children = descendants(m, run);
   const processes = [...children, run].flatMap((r) => r.pids).filter(isAlive);
   const target = targetOf(run, action, m.opts.config.keepPartialWork);
-  const tree = await engine.exclusive(async (): Promise<TreeOutcome> => {
+  const [tree, cleanup] = await engine.exclusive(async (): Promise<[TreeOutcome, CleanupResult]> => {
+    const plan = await planTree();
+    return [plan, await cleanupRun(m, run, plan.restoredTo, true)];
+  });
+  return result(run, req, action, tree, cleanup, { status: run.status, report: null, cancelled: [...children.map((c) => c.id), run.id], processes, inconsistent: req.force && m.openUnsafe(run) > 0, dryRun: true });
+
+  async function planTree(): Promise<TreeOutcome> {
     if (target) {
       const { plan } = await planRestoreTo(engine, ignore, target);
       const why = Object.fromEntries(plan.preserved.map((p) => [p.path, p.reason]));
       return { removed: plan.remove, restored: plan.write.map((w) => w.path), preservedReasons: why, preAbort: null, restoredTo: target };
     }
     return { removed: [], restored: [], preservedReasons: await keptPaths(m, run, action), preAbort: null, restoredTo: null };
-  });
-  return result(run, req, action, tree, { status: run.status, report: null, cancelled: [...children.map((c) => c.id), run.id], processes, inconsistent: req.force && m.openUnsafe(run) > 0, dryRun: true });
+  }
 }
 
 /**
@@ -125,7 +132,10 @@ async function execute(m: RunManager, run: RunRecord, req: CancelRequest, action
   // A job that deleted the store (`rm -rf .git`) took the run records with it: put back first (issue #10.8).
   if (storeVanished(m.opts.layout)) await engine.exclusive(() => undefined);
   Object.assign(run, { status: 'cancelling', reason: req.reason, trigger: req.trigger, action, message: req.message ?? run.message });
-  m.save(run);
+  // A record the disk refuses (ENOSPC) must not stop the cancel: memory is the truth, the save is retried.
+  const unsaved: ShadowError[] = [];
+  const noteSave = (e: ShadowError | null): void => void (e && unsaved.push(e));
+  noteSave(m.trySave(run));
   emit('cancel', { run: run.id, stage: 'cancelling', reason: req.reason, trigger: req.trigger, action });
   try {
     // Safe point (S5.5): an unsafe section is let finish, up to safePointTimeout; forcing marks the run.
@@ -153,22 +163,44 @@ async function execute(m: RunManager, run: RunRecord, req: CancelRequest, action
     faultPoint('cancel.terminated');
     if (terminated.killed.length) logger.warn({ run: run.id, killed: terminated.killed }, 'processes needed SIGKILL');
 
-    const tree = await engine.exclusive(() => treeAction(m, run, req, action, asChild));
+    // Cleanup follows the restore in the same exclusive section: it sees the restored tree, and
+    // keeps whatever the restore brought back or the run's base holds (S5.6).
+    const [tree, cleanup] = await engine.exclusive(async (): Promise<[TreeOutcome, CleanupResult]> => {
+      const t = await treeAction(m, run, req, action, asChild);
+      return [t, await cleanupRun(m, run, t.restoredTo)];
+    });
     cancelled.push(run.id);
-    concludeCancel(m, run, { reason: req.reason, trigger: req.trigger, action, tree, cancelled, processes });
-    const out = result(run, req, action, tree, { status: run.status, report: run.report, cancelled, processes, inconsistent: run.inconsistent, dryRun: false });
+    concludeCancel(m, run, { reason: req.reason, trigger: req.trigger, action, tree, cleanup, cancelled, processes }).forEach(noteSave);
+    const out = result(run, req, action, tree, cleanup, { status: run.status, report: run.report, cancelled, processes, inconsistent: run.inconsistent, dryRun: false });
     logger.info({ run: run.id, reason: req.reason, trigger: req.trigger, action, ms: Date.now() - started, removed: tree.removed.length, restored: tree.restored.length, cancelled }, 'run cancelled');
     emit('cancel', { run: run.id, stage: 'done', result: out });
+    if (unsaved.length) throw cancelNotRecorded(run, unsaved, out);
     return out;
   } catch (err) {
+    if (err instanceof ShadowError && err.details.cancelDone) throw err;
     // Never leave a run `cancelling` for good: it failed to cancel, and says why.
     const e = toShadowError(err, { run: run.id, reason: req.reason, action, phase: run.phase });
     Object.assign(run, { status: 'failed', endedAt: Date.now(), resumable: true, message: `cancel failed: ${e.message}` });
-    m.save(run);
+    noteSave(m.trySave(run));
     logger.error({ run: run.id, err: e.message, code: e.code }, 'cancel failed');
     emit('cancel', { run: run.id, stage: 'failed', error: e.toWire() });
     throw e;
   }
+}
+
+/**
+ * The cancel was done (processes ended, tree restored, status final in memory) but its record,
+ * report or both could not be written: STATE_WRITE_FAILED, naming the files, with the result.
+ */
+function cancelNotRecorded(run: RunRecord, failures: ShadowError[], out: CancelResult): ShadowError {
+  const files = failures.map((f) => f.details.file);
+  const first = failures[0] as ShadowError;
+  return new ShadowError(
+    'STATE_WRITE_FAILED',
+    `Run ${run.id} was cancelled (status ${run.status}; files restored: ${out.restored.length}, removed: ${out.removed.length}) but ${first.message}; the daemon saves the record again until it can`,
+    { ...first.details, run: run.id, status: run.status, cancelDone: true, files, result: out },
+    { cause: first },
+  );
 }
 
 /** What a cancel did, for its conclusion. */
@@ -177,21 +209,33 @@ interface CancelOutcome {
   trigger: string;
   action: string;
   tree: TreeOutcome;
+  /** What cleanup deleted and kept (run after the tree action). */
+  cleanup: CleanupResult;
   cancelled: string[];
   processes: number[];
 }
 
-/** Ends a cancel: cleanup (S5.6), final status, report (S5.7), cancellation log line (S5.8), saved record. */
-function concludeCancel(m: RunManager, run: RunRecord, o: CancelOutcome): void {
-  const { config, logger, layout } = m.opts;
-  const cleanup = cleanupResources(layout.workspace, run.lockFiles, run.tempPaths, config.autoCleanTemp);
-  for (const f of cleanup.failed) logger.warn({ run: run.id, path: f.path, reason: f.reason }, 'cleanup left a path');
+/**
+ * Ends a cancel after its cleanup (S5.6): final status, report (S5.7), cancellation log line
+ * (S5.8), saved record. The status is final in memory whatever the disk says; returns the writes
+ * that failed (STATE_WRITE_FAILED), which the caller reports.
+ */
+function concludeCancel(m: RunManager, run: RunRecord, o: CancelOutcome): ShadowError[] {
+  const failures: ShadowError[] = [];
+  const { logger, layout } = m.opts;
+  const { cleanup } = o;
+  for (const f of cleanup.kept) logger.warn({ run: run.id, path: f.path, reason: f.reason }, 'cleanup kept a registered path');
   Object.assign(run, { status: finalStatusFor(o.reason), endedAt: Date.now(), resumable: true, unsafe: 0, preAbort: o.tree.preAbort ?? run.preAbort });
   const resume = resumeCommand(run.id);
   const preserved = Object.keys(o.tree.preservedReasons).sort();
   const time = new Date();
-  const facts = { ...o.tree, ...o, preserved, time, message: run.message, tempPaths: cleanup.tempPaths, lockFiles: cleanup.lockFiles, inconsistent: run.inconsistent, resume };
-  run.report = writeCancelReport(layout.stateDir, run.id, cancelReportText(run, facts));
+  const facts = { ...o.tree, ...o, preserved, time, message: run.message, tempPaths: cleanup.tempPaths, lockFiles: cleanup.lockFiles, kept: cleanup.kept, inconsistent: run.inconsistent, resume };
+  try {
+    run.report = writeCancelReport(layout.stateDir, run.id, cancelReportText(run, facts));
+  } catch (err) {
+    run.report = null;
+    failures.push(isShadowError(err) ? err : stateWriteFailed(reportPath(layout.stateDir, run.id), err, 'write the cancel report'));
+  }
   const { index, total } = phasePosition(run);
   // Not awaited: the line queues behind the thread pool, and a read waits for every earlier append.
   void m.cancellations.append({
@@ -207,18 +251,24 @@ function concludeCancel(m: RunManager, run: RunRecord, o: CancelOutcome): void {
     resume,
     message: run.message,
   });
-  m.save(run);
+  const saved = m.trySave(run);
+  if (saved) failures.push(saved);
+  return failures;
 }
 
 /**
  * Concludes a cancel whose daemon died during its journaled restore, once the next daemon has
  * completed that restore (S2.5): the run gets its final status, report and log line.
  */
-export function concludeRecoveredCancel(m: RunManager, run: RunRecord, restore: RestoreResult, target: string, preAbort: string): void {
+export async function concludeRecoveredCancel(m: RunManager, run: RunRecord, restore: RestoreResult, target: string, preAbort: string): Promise<void> {
   const why = Object.fromEntries(restore.preserved.map((p) => [p.path, p.reason]));
   run.message = `${run.message ? `${run.message}; ` : ''}completed after a daemon crash`;
   const tree = { removed: restore.removed, restored: restore.restored, preservedReasons: why, preAbort, restoredTo: target };
-  concludeCancel(m, run, { reason: run.reason ?? 'user_cancel', trigger: run.trigger ?? 'request', action: run.action ?? 'remove_all', tree, cancelled: [run.id], processes: [] });
+  // Not queued behind the start-up scan (the daemon answers nothing until init is done): at start-up
+  // nothing else moves files, and the watcher reports what cleanup deletes to the scan.
+  const cleanup = await cleanupRun(m, run, target);
+  // Failures are logged and retried by the manager: at start-up there is no client to tell.
+  concludeCancel(m, run, { reason: run.reason ?? 'user_cancel', trigger: run.trigger ?? 'request', action: run.action ?? 'remove_all', tree, cleanup, cancelled: [run.id], processes: [] });
 }
 
 /** The tree part of a cancel (S5.3, S5.4). Inside `exclusive`. */
@@ -263,6 +313,7 @@ function result(
   req: CancelRequest,
   action: CancelAction,
   tree: TreeOutcome,
+  cleanup: CleanupResult,
   rest: Pick<CancelResult, 'status' | 'report' | 'cancelled' | 'processes' | 'inconsistent' | 'dryRun'>,
 ): CancelResult {
   const preserved = Object.keys(tree.preservedReasons).sort();
@@ -277,6 +328,7 @@ function result(
     preservedReasons: tree.preservedReasons,
     preAbort: tree.preAbort,
     restoredTo: tree.restoredTo,
+    cleanup: { tempPaths: cleanup.tempPaths, lockFiles: cleanup.lockFiles, kept: Object.fromEntries(cleanup.kept.map((k) => [k.path, k.reason])) },
     resume: run.status === 'completed' ? null : resumeCommand(run.id),
     ...rest,
   };

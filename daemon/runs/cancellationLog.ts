@@ -77,6 +77,14 @@ export class CancellationLog {
     return out;
   }
 
+  /** Starts a new file at the next append (the log folder was deleted and made again): the open stream writes into an unlinked file. */
+  reopen(): void {
+    const old = this.stream;
+    if (!old || this.closing) return;
+    this.stream = null;
+    old.end();
+  }
+
   /** Ends the stream; resolves once every line is on disk. */
   close(): Promise<void> {
     const stream = this.stream;

@@ -15,6 +15,7 @@ import type { IgnoreRules } from '../store/ignoreRules.js';
 import type { RestoreResult } from '../store/applyRestore.js';
 import type { RestoreJournalEntry } from '../store/journaledRestore.js';
 import type { SnapshotEngine } from '../store/snapshotEngine.js';
+import { StateFolder } from '../stateFolder.js';
 import type { WorkspaceLayout } from '../workspaceLayout.js';
 import { abortFilePresent, readAbortFile, removeAbortFile } from './abortFile.js';
 import type { CancelRequest, CancelResult } from './cancelRun.js';
@@ -22,6 +23,7 @@ import { cancelRun, concludeRecoveredCancel } from './cancelRun.js';
 import { CancellationLog } from './cancellationLog.js';
 import type { RunRecord } from './runRecord.js';
 import { isActive, toSummary } from './runRecord.js';
+import { RecordSaver } from './recordSaver.js';
 import { RunStore } from './runStore.js';
 
 /** How often the abort file is looked for while a run is active (the watcher usually sees it first). */
@@ -41,7 +43,10 @@ export interface RunManagerOptions {
   logger: Logger;
   /** Pushes an event to subscribers. */
   emit(event: EventName, data: unknown): void;
+  /** The state folder's keeper (re-creates it when deleted); one of its own when absent. */
+  state?: StateFolder;
 }
+
 
 /** Runs of a workspace and their triggers. */
 export class RunManager {
@@ -56,7 +61,11 @@ export class RunManager {
   /** Run records found corrupt at start (S4.4): set aside, skipped, reported by `status`. */
   readonly corruptRecords: { file: string; aside: string | null; reason: string }[] = [];
   private readonly runs = new Map<string, RunRecord>();
+  /** The state folder, re-created when it vanishes (#10.13). */
+  readonly state: StateFolder;
   private readonly store: RunStore;
+  /** Saves records, retrying those the disk refused (memory is the truth meanwhile). */
+  private readonly saver: RecordSaver;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly unsafeWaiters = new Set<() => void>();
   private abortPoll: NodeJS.Timeout | null = null;
@@ -65,10 +74,16 @@ export class RunManager {
 
   constructor(opts: RunManagerOptions) {
     this.opts = opts;
-    this.store = new RunStore(opts.layout.stateDir);
+    this.state = opts.state ?? new StateFolder(opts.layout);
+    this.store = new RunStore(opts.layout.stateDir, () => {
+      const missing = this.state.ensure();
+      if (missing.length) opts.logger.warn({ missing }, 'state folder deleted under the daemon: re-created');
+    });
     this.cancellations = new CancellationLog(join(opts.layout.stateDir, STATE_FILES.logs), opts.config.maxLogSize, opts.config.maxLogFiles, (err) =>
       opts.logger.error({ err: String(err) }, 'cancellation log error'),
     );
+    this.state.onRecreated(() => this.cancellations.reopen());
+    this.saver = new RecordSaver(this.store, opts.logger, (id) => this.runs.get(id) ?? null);
   }
 
   /**
@@ -76,7 +91,7 @@ export class RunManager {
    * ends `interrupted`, resumable — except a cancel whose journaled restore the start-up just
    * completed (`recovered`), which is concluded as the cancel would have been.
    */
-  init(recovered: RecoveredRestore | null = null): void {
+  async init(recovered: RecoveredRestore | null = null): Promise<void> {
     const onBad = (file: string, err: unknown, aside: string | null): void => {
       this.corruptRecords.push({ file, aside, reason: (err as Error)?.message ?? String(err) });
       this.opts.logger.error({ file, aside, err: String(err) }, 'corrupt run record set aside and skipped');
@@ -87,7 +102,7 @@ export class RunManager {
       const was = run.status;
       run.unsafe = 0;
       if (was === 'cancelling' && recovered?.op === 'cancel' && recovered.run === run.id) {
-        concludeRecoveredCancel(this, run, recovered.result, recovered.target, recovered.preAbort);
+        await concludeRecoveredCancel(this, run, recovered.result, recovered.target, recovered.preAbort);
         this.opts.logger.warn({ run: run.id, status: run.status }, 'cancel completed after a daemon crash');
         continue;
       }
@@ -98,7 +113,8 @@ export class RunManager {
       run.endedAt = Date.now();
       run.unsafe = 0;
       run.resumable = true;
-      this.store.save(run);
+      // Unsaved (ENOSPC), it is still interrupted here and saved by the retry; never left cancelling.
+      this.trySave(run);
       this.opts.logger.warn({ run: run.id, was, status: run.status }, 'run ended by a daemon restart');
     }
   }
@@ -170,9 +186,18 @@ export class RunManager {
     this.syncAbortPoll();
   }
 
-  /** Persists a run and tells subscribers. */
+  /** Persists a run and tells subscribers; STATE_WRITE_FAILED when the record could not be written (retried later). */
   save(run: RunRecord): void {
-    this.store.save(run);
+    const err = this.trySave(run);
+    if (err) throw err;
+  }
+
+  /**
+   * Like `save`, but returns the failure instead of throwing it: the in-memory record is the
+   * truth, subscribers hear of it, and a timer saves it again until the disk takes it.
+   */
+  trySave(run: RunRecord): ShadowError | null {
+    const failure = this.saver.trySave(run);
     this.opts.emit('run', toSummary(run));
     if (!isActive(run)) {
       const t = this.timers.get(run.id);
@@ -180,6 +205,7 @@ export class RunManager {
       this.timers.delete(run.id);
       this.syncAbortPoll();
     }
+    return failure;
   }
 
   /** Active runs whose parent is `id`. */
@@ -254,6 +280,8 @@ export class RunManager {
   /** Stops timers and polling and closes the cancellation log. */
   async close(): Promise<void> {
     this.closed = true;
+    // A last try: a record left unsaved says `running` or `cancelling` on disk, which the next start ends as interrupted.
+    this.saver.close();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     if (this.abortPoll) clearInterval(this.abortPoll);

@@ -11,7 +11,7 @@ import { runRef } from '../../shared/runModel.js';
 import type { CheckpointMeta } from '../store/commitCodec.js';
 import type { CheckpointWritten } from '../store/snapshotEngine.js';
 import { removeAbortFile } from './abortFile.js';
-import { normalizeRunPath } from './cleanupResources.js';
+import { fsClockNow, normalizeRunPath, originAtRegistration } from './cleanupResources.js';
 import type { RunManager } from './runManager.js';
 import { newRunId } from './runId.js';
 import type { RunRecord } from './runRecord.js';
@@ -57,6 +57,8 @@ export function startRun(m: RunManager, p: ParsedParamsOf<typeof RunStart>): Pro
     // Warm the reader's tree cache: a cancel later reads this tree, and should not pay for it then.
     await engine.reader.readFlatTree(base.tree);
     const now = Date.now();
+    // After the base: a file born from here on is the run's (cleanup, S5.6).
+    const fsStartedAt = fsClockNow(layout.stateDir);
     const run: RunRecord = {
       id,
       name,
@@ -67,6 +69,7 @@ export function startRun(m: RunManager, p: ParsedParamsOf<typeof RunStart>): Pro
       steps: 0,
       parent: p.parent ?? null,
       startedAt: now,
+      fsStartedAt,
       deadline: p.timeoutMs ? now + p.timeoutMs : null,
       unsafe: 0,
       base: base.commit,
@@ -190,6 +193,9 @@ export function registerResources(m: RunManager, p: ParsedParamsOf<typeof RunReg
   const lockFiles = (p.lockFiles ?? []).map(check);
   const tempPaths = (p.tempPaths ?? []).map(check);
   if (p.pid !== undefined && !run.pids.includes(p.pid)) run.pids.push(p.pid);
+  // What each path is now decides what cleanup may delete later (S5.6): judged once, at first registration.
+  const origins = (run.resourceOrigins ??= {});
+  for (const path of [...lockFiles, ...tempPaths]) origins[path] ??= originAtRegistration(m.opts.layout.workspace, path, run.fsStartedAt ?? run.startedAt);
   for (const f of lockFiles) if (!run.lockFiles.includes(f)) run.lockFiles.push(f);
   for (const t of tempPaths) if (!run.tempPaths.includes(t)) run.tempPaths.push(t);
   m.save(run);

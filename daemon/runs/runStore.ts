@@ -9,18 +9,22 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ShadowError } from '../../shared/errors.js';
 import { runDetail } from '../../shared/schemas.js';
+import { RUNS_DIR, stateWriteFailed } from '../stateFolder.js';
 import { writeTempFile } from '../writeTempFile.js';
 import { isRunId } from './runId.js';
 import type { RunRecord } from './runRecord.js';
 
-/** Name of the runs folder in the state folder. */
-export const RUNS_DIR = 'runs';
+export { RUNS_DIR };
 
 /** Reads and writes run records of one state folder. */
 export class RunStore {
   private readonly dir: string;
 
-  constructor(stateDir: string) {
+  /** `recreate` re-makes a state folder deleted under the daemon (StateFolder.ensure). */
+  constructor(
+    stateDir: string,
+    private readonly recreate: () => void = () => undefined,
+  ) {
     this.dir = join(stateDir, RUNS_DIR);
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
@@ -30,10 +34,39 @@ export class RunStore {
     }
   }
 
-  /** Writes a run's record atomically. */
+  /**
+   * Writes a run's record atomically. A runs folder deleted under the daemon is made again and
+   * the write retried once; any other failure (ENOSPC, EACCES, EROFS) is STATE_WRITE_FAILED naming
+   * the file and errno, and leaves the previous record, never a half-written one or a temp file.
+   */
   save(run: RunRecord): void {
     const file = join(this.dir, `${run.id}.json`);
-    renameSync(writeTempFile(file, `${JSON.stringify(run, null, 2)}\n`), file);
+    const text = `${JSON.stringify(run, null, 2)}\n`;
+    try {
+      this.write(file, text);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw stateWriteFailed(file, err, 'save the run record');
+      this.recreate();
+      try {
+        mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+        this.write(file, text);
+      } catch (again) {
+        throw again instanceof ShadowError ? again : stateWriteFailed(file, again, 'save the run record');
+      }
+    }
+  }
+
+  private write(file: string, text: string): void {
+    let tmp: string | null = null;
+    try {
+      tmp = writeTempFile(file, text);
+      renameSync(tmp, file);
+    } catch (err) {
+      if (tmp) rmSync(tmp, { force: true });
+      else rmSync(`${file}.${process.pid}.tmp`, { force: true });
+      throw err;
+    }
   }
 
   /** Deletes a run's record (retention, S1.7); no error when it is already gone. */

@@ -19,6 +19,8 @@ import { readDirEntries } from './readDirEntries.js';
 import type { PreservedPath, RestorePlan } from './restorePlan.js';
 import { checkTreePaths } from './restorePlan.js';
 import { validateTreePath } from './validateTreePath.js';
+import type { CommitPerms } from './permsMetadata.js';
+import { restoredPerms } from './permsMetadata.js';
 
 /** Prefix of the temp names restore writes before renaming; the watcher can skip them. */
 export const RESTORE_TMP_PREFIX = '.shadow-tmp-';
@@ -40,6 +42,8 @@ export interface RestoreResult {
 export interface ApplyRestoreOptions {
   /** Called after each planned path is handled. */
   onProgress?(done: number, total: number): void;
+  /** The target commit's permission bits (null: a commit without them; see permsMetadata.ts). */
+  perms?: CommitPerms | null;
 }
 
 /** What lies on the way to a path: all real directories, something missing, or a blocker. */
@@ -96,7 +100,7 @@ export async function applyRestore(root: string, plan: RestorePlan, readBlob: Bl
 
   for (const { path, entry } of plan.write) {
     try {
-      const outcome = await writeEntry(base, path, entry, readBlob, removable);
+      const outcome = await writeEntry(base, path, entry, readBlob, removable, opts.perms ?? null);
       if (outcome === true) restored.push(path);
       else preserved.push({ path, reason: `in the way: ${outcome}` });
     } catch (err) {
@@ -156,7 +160,7 @@ function removeFile(base: string, path: string): boolean {
 }
 
 /** Writes one entry atomically; true when written, else the workspace path standing in the way. */
-async function writeEntry(base: string, path: string, entry: FlatEntry, readBlob: BlobReader, removable: Set<string>): Promise<true | string> {
+async function writeEntry(base: string, path: string, entry: FlatEntry, readBlob: BlobReader, removable: Set<string>, perms: CommitPerms | null): Promise<true | string> {
   // Read first: a missing blob must not cost the user a directory.
   const content = await readBlob(entry.oid);
   // Fails before any parent directory is made for it: reported as 'error: ENAMETOOLONG'.
@@ -166,7 +170,7 @@ async function writeEntry(base: string, path: string, entry: FlatEntry, readBlob
   const abs = fsPath(base, path);
   const st = lstatOrNull(abs);
   if (st?.isDirectory() && !removeEmptyTree(abs)) return path;
-  atomicWrite(abs, entry, content);
+  atomicWrite(abs, entry, content, restoredPerms(perms, path, entry.mode, st));
   return true;
 }
 
@@ -210,7 +214,7 @@ function removeEmptyTree(dir: string | Buffer): boolean {
 }
 
 /** Temp file (or link) in the destination's directory, explicit mode, then rename over. */
-function atomicWrite(abs: string | Buffer, entry: FlatEntry, content: Uint8Array): void {
+function atomicWrite(abs: string | Buffer, entry: FlatEntry, content: Uint8Array, perms: number): void {
   const tmp = fsJoin(fsDirname(abs), `${RESTORE_TMP_PREFIX}${randomBytes(8).toString('hex')}`);
   try {
     if (entry.mode === '120000') {
@@ -220,7 +224,7 @@ function atomicWrite(abs: string | Buffer, entry: FlatEntry, content: Uint8Array
       const fd = openSync(tmp, 'wx', 0o600);
       try {
         for (let off = 0; off < content.length; ) off += writeSync(fd, content, off, content.length - off);
-        fchmodSync(fd, entry.mode === '100755' ? 0o755 : 0o644); // explicit: umask must not matter
+        fchmodSync(fd, perms); // exactly as captured (permsMetadata.ts): umask must not matter
       } finally {
         closeSync(fd);
       }

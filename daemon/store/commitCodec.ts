@@ -2,6 +2,8 @@
  * Checkpoint commits: plain git commits whose message ends with trailers (S1.5), so
  * `git log refs/shadow/auto` shows run, phase, step, kind and reason without Shadow installed.
  */
+import type { CommitPerms } from './permsMetadata.js';
+import { decodePerms, encodePerms } from './permsMetadata.js';
 
 /** Kinds of checkpoint commits (S1.5). */
 export type CheckpointKind = 'base' | 'checkpoint' | 'phase-end' | 'pre-abort' | 'final' | 'auto';
@@ -23,6 +25,8 @@ export interface CommitInput {
   meta: CheckpointMeta;
   /** Unix seconds; default now. */
   time?: number;
+  /** Permission bits of the tree's files, written as trailers after the metadata. */
+  perms?: CommitPerms;
 }
 
 const IDENT = 'Shadow <shadow@localhost>';
@@ -51,6 +55,7 @@ export function encodeCommit(input: CommitInput): Buffer {
     const value = input.meta[key];
     if (value) lines.push(`${name}: ${oneLine(String(value))}`);
   }
+  if (input.perms) lines.push(...encodePerms(input.perms));
   return Buffer.from(lines.join('\n') + '\n', 'utf8');
 }
 
@@ -61,6 +66,8 @@ export interface DecodedCommit {
   time: number;
   subject: string;
   meta: { kind: string | null; run: string | null; phase: string | null; step: string | null; reason: string | null };
+  /** Permission bits of the tree's files; null for a commit written without them. */
+  perms: CommitPerms | null;
 }
 
 /** Decodes a commit object's content, reading Shadow trailers from the message. */
@@ -80,10 +87,11 @@ export function decodeCommit(content: Uint8Array): DecodedCommit {
   const meta: DecodedCommit['meta'] = { kind: null, run: null, phase: null, step: null, reason: null };
   // Trailers are read after the subject line only: a client's checkpoint message is the subject,
   // and "Shadow-Run: x" typed there must not pass for metadata (issue #5, hostile input).
-  for (const line of message.split('\n').slice(1)) {
+  const body = message.split('\n').slice(1);
+  for (const line of body) {
     for (const [key, name] of TRAILERS) {
       if (line.startsWith(`${name}: `)) meta[key] = line.slice(name.length + 2);
     }
   }
-  return { tree, parents, time, subject: message.split('\n')[0] ?? '', meta };
+  return { tree, parents, time, subject: message.split('\n')[0] ?? '', meta, perms: decodePerms(body) };
 }

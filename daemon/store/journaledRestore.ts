@@ -5,11 +5,12 @@
  * before serving: a restore is idempotent (it compares the tree with the target afresh), so
  * redoing a half-applied one completes it, and the pre-abort commit still undoes it (S5.4).
  */
-import { readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ShadowError, toShadowError } from '../../shared/errors.js';
 import { decodePathBytes } from '../../shared/pathBytes.js';
 import { faultPoint } from '../faultPoint.js';
+import { stateWriteFailed } from '../stateFolder.js';
 import { writeTempFile } from '../writeTempFile.js';
 import type { RestoreResult } from './applyRestore.js';
 import { applyRestore, sweepRestoreTemps } from './applyRestore.js';
@@ -17,6 +18,8 @@ import type { CheckpointMeta } from './commitCodec.js';
 import type { FlatTree } from './flatTree.js';
 import type { IgnoreRules } from './ignoreRules.js';
 import { readerFromMap } from './ignoreRules.js';
+import { restorePerms } from './restorePerms.js';
+import { comparePaths } from './diffFlatTrees.js';
 import type { RestorePlan } from './restorePlan.js';
 import { planRestore } from './restorePlan.js';
 import type { SnapshotEngine } from './snapshotEngine.js';
@@ -118,7 +121,20 @@ function isOid(value: unknown): value is string {
 
 function writeJournal(stateDir: string, entry: RestoreJournalEntry): void {
   // Temp file + rename: a journal is either absent or whole, never half written.
-  renameSync(writeTempFile(journalPath(stateDir), JSON.stringify(entry)), journalPath(stateDir));
+  const write = (): void => renameSync(writeTempFile(journalPath(stateDir), JSON.stringify(entry)), journalPath(stateDir));
+  try {
+    write();
+  } catch (err) {
+    // A state folder deleted under the daemon is made again; ENOSPC and the like are coded (#10.13).
+    rmSync(`${journalPath(stateDir)}.${process.pid}.tmp`, { force: true });
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw stateWriteFailed(journalPath(stateDir), err, 'write the restore journal');
+    try {
+      mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+      write();
+    } catch (again) {
+      throw stateWriteFailed(journalPath(stateDir), again, 'write the restore journal');
+    }
+  }
 }
 
 function clearJournal(stateDir: string): void {
@@ -204,8 +220,15 @@ export async function planRestoreTo(engine: SnapshotEngine, live: IgnoreRules, c
 }
 
 /** Applies a plan and re-reads what it touched so the index (and the next checkpoint) match the disk. */
-async function applyAndRescan(engine: SnapshotEngine, plan: RestorePlan): Promise<RestoreResult> {
-  const result = await applyRestore(engine.layout.workspace, plan, (oid) => engine.reader.readBlob(oid));
+async function applyAndRescan(engine: SnapshotEngine, planned: PlannedRestore, paths: string[] | null): Promise<RestoreResult> {
+  const { plan, target } = planned;
+  const perms = (await engine.reader.readCommit(planned.commit)).perms;
+  const result = await applyRestore(engine.layout.workspace, plan, (oid) => engine.reader.readBlob(oid), { perms });
+  const chmod = restorePerms(engine.layout.workspace, target, perms, engine.index, plan, paths);
+  if (chmod.changed.length || chmod.failed.length) {
+    result.restored = [...result.restored, ...chmod.changed].sort(comparePaths);
+    result.preserved = [...result.preserved, ...chmod.failed].sort((a, b) => comparePaths(a.path, b.path));
+  }
   // The files alone: the index creates and prunes their directories itself, and re-reading every
   // parent directory would cost a scan of each one's entries (S5.9). The watcher's events for
   // these writes come later and are checked like any others.
@@ -228,11 +251,11 @@ export async function journaledRestore(
   await engine.reader.readFlatTree((await engine.reader.readCommit(req.commit)).tree);
   const pre = await engine.commitWorkingTree(REFS.undo, req.preAbort.subject, req.preAbort.meta);
   req.onPreAbort?.(pre.commit);
-  const { plan } = await planAgainstIndex(engine, live, req.commit, paths);
+  const planned = await planAgainstIndex(engine, live, req.commit, paths);
   const stateDir = engine.layout.stateDir;
   writeJournal(stateDir, { op: req.op, run: req.run ?? null, target: req.commit, preAbort: pre.commit, paths, startedAt: new Date().toISOString() });
   faultPoint('restore.journal-written');
-  const result = await applyAndRescan(engine, plan);
+  const result = await applyAndRescan(engine, planned, paths);
   engine.nested.restoreInto(result, req.commit, paths); // nested .git dirs and files (#10.7)
   clearJournal(stateDir);
   return { checkpoint: req.commit, preAbort: pre.commit, ...result };
@@ -251,14 +274,14 @@ export async function recoverJournal(engine: SnapshotEngine, live: IgnoreRules):
   await engine.reader.readFlatTree((await engine.reader.readCommit(entry.target)).tree);
   await engine.reader.readCommit(entry.preAbort);
   await engine.refresh();
-  let { plan } = await planAgainstIndex(engine, live, entry.target, entry.paths);
+  let planned = await planAgainstIndex(engine, live, entry.target, entry.paths);
   // A kill between a file's temp write and its rename left a `.shadow-tmp-*` beside it: remove, forget, plan again.
-  const swept = sweepRestoreTemps(engine.layout.workspace, plan);
+  const swept = sweepRestoreTemps(engine.layout.workspace, planned.plan);
   if (swept.length) {
     await engine.scanner.scanPaths(swept);
-    ({ plan } = await planAgainstIndex(engine, live, entry.target, entry.paths));
+    planned = await planAgainstIndex(engine, live, entry.target, entry.paths);
   }
-  const result = await applyAndRescan(engine, plan);
+  const result = await applyAndRescan(engine, planned, entry.paths);
   engine.nested.restoreInto(result, entry.target, entry.paths); // nested .git dirs and files (#10.7)
   clearJournal(engine.layout.stateDir);
   return { ...entry, result };

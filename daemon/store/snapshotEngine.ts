@@ -28,6 +28,7 @@ import { PackMaintenance } from './packMaintenance.js';
 import type { IgnoreRules } from './ignoreRules.js';
 import { RefStore } from './refStore.js';
 import { SnapshotIndex } from './snapshotIndex.js';
+import { encodePerms, summarizePerms } from './permsMetadata.js';
 import { applyStatCache, readStatCache, saveStatCache } from './statCache.js';
 import type { TreeEntry } from './treeCodec.js';
 import { encodeTree } from './treeCodec.js';
@@ -301,7 +302,8 @@ export class SnapshotEngine {
     // Objects the parent's tree names are safe (reachable from the ref); the rest are checked on
     // disk before and after the ref moves: the user's `git gc --prune=now` may delete them (S1.6).
     const treeOf = (c: string): Promise<string | null> => this.reader.readCommit(c).then((d) => d.tree, () => null);
-    const parentTree = parent ? await treeOf(parent) : null;
+    const parentCommit = parent ? await this.reader.readCommit(parent).catch(() => null) : null;
+    const parentTree = parentCommit?.tree ?? null;
     // A new ref (a run's base) shares most objects with the newest checkpoint, on another ref.
     const newest = parent ? null : await this.latestCached().catch(() => null);
     const baseTree = parentTree ?? (newest ? await treeOf(newest.commit) : null);
@@ -311,10 +313,13 @@ export class SnapshotEngine {
     });
     // From here to the ref update all is synchronous: a gc starting now walks the refs after it.
     const base = { tree, ref, run: meta.run ?? null, files: this.index.size, hashed, rescanned, uncaptured: this.uncapturedList() };
-    if (skipIfUnchanged && parent && parentTree === tree) {
+    const perms = summarizePerms((fn) => this.index.eachFile(fn));
+    // A chmod alone leaves the tree as it was: the commit is skipped only when the bits match too.
+    const samePerms = (): boolean => !!parentCommit?.perms && encodePerms(parentCommit.perms).join('\n') === encodePerms(perms).join('\n');
+    if (skipIfUnchanged && parent && parentTree === tree && samePerms()) {
       return { ...base, commit: parent, created: false };
     }
-    const commitBytes = encodeCommit({ tree, parents: parent ? [parent] : [], subject, meta });
+    const commitBytes = encodeCommit({ tree, parents: parent ? [parent] : [], subject, meta, perms });
     const commit = this.writer.write('commit', commitBytes);
     this.refs.update(ref, commit, parent);
     await confirmCommitted(this.guard, { commit, commitBytes, tree, baseTree }, () =>

@@ -9,6 +9,8 @@ import type { TreeEntry } from './treeCodec.js';
 /** What the index remembers of one file. */
 export interface FileRecord {
   mode: FileMode;
+  /** Permission bits (st_mode & 0o777): git keeps only the exec bit, Shadow the rest (permsMetadata.ts). */
+  perms: number;
   oid: string;
   size: number;
   mtimeMs: number;
@@ -100,6 +102,11 @@ export class SnapshotIndex {
       for (const [name, rec] of node.files) out.set(joinPath(dir, name), { mode: rec.mode, oid: rec.oid });
     }
     return out;
+  }
+
+  /** Calls `fn` for every tracked file, its directory and name apart (no path string is built). */
+  eachFile(fn: (dir: string, name: string, rec: FileRecord) => void): void {
+    for (const [dir, node] of this.dirs) for (const [name, rec] of node.files) fn(dir, name, rec);
   }
 
   /** Every tracked file with its record (for persisting the stat cache). */

@@ -18,11 +18,11 @@ import type { FileRecord, SnapshotIndex } from './snapshotIndex.js';
 import { validateTreePath } from './validateTreePath.js';
 
 /** Format version; files of any other version are discarded. */
-export const STAT_CACHE_VERSION = 2;
+export const STAT_CACHE_VERSION = 3;
 const MODES = new Set<string>(['100644', '100755', '120000']);
 const OID = /^[0-9a-f]{40}$/;
 
-type Row = [string, string, string, number, number, number, number, number];
+type Row = [string, string, string, number, number, number, number, number, number];
 
 /** A stat cache read back whole: its rows, and the commit it was saved after (null: none yet). */
 export interface StatCacheContent {
@@ -43,7 +43,7 @@ function sha256(text: string): string {
 /** Writes the cache atomically (temp file + rename); `commit` is the checkpoint just written. */
 export function saveStatCache(file: string, workspace: string, index: SnapshotIndex, commit: string | null): void {
   const rows: Row[] = [];
-  for (const [path, r] of index.entries()) rows.push([path, r.mode, r.oid, r.size, r.mtimeMs, r.ctimeMs, r.ino, r.hashedAt]);
+  for (const [path, r] of index.entries()) rows.push([path, r.mode, r.oid, r.size, r.mtimeMs, r.ctimeMs, r.ino, r.hashedAt, r.perms]);
   const body = JSON.stringify({ version: STAT_CACHE_VERSION, workspace, commit, files: rows });
   const tmp = `${file}.tmp`;
   writeFileSync(tmp, `${body}\n${sha256(body)}\n`, { mode: 0o600 });
@@ -80,17 +80,17 @@ export function readStatCache(file: string, workspace: string): StatCacheContent
   if (!Array.isArray(d.files)) return reject('no file list');
   const rows: [string, FileRecord][] = [];
   for (const row of d.files as unknown[]) {
-    if (!Array.isArray(row) || row.length !== 8) return reject('malformed row');
-    const [path, mode, oid, size, mtimeMs, ctimeMs, ino, hashedAt] = row as Row;
+    if (!Array.isArray(row) || row.length !== 9) return reject('malformed row');
+    const [path, mode, oid, size, mtimeMs, ctimeMs, ino, hashedAt, perms] = row as Row;
     if (typeof path !== 'string' || !MODES.has(mode) || !OID.test(oid)) return reject(`malformed row ${JSON.stringify(path)}`);
-    if (![size, mtimeMs, ctimeMs, ino, hashedAt].every((n) => typeof n === 'number' && Number.isFinite(n))) return reject(`malformed row ${JSON.stringify(path)}`);
+    if (![size, mtimeMs, ctimeMs, ino, hashedAt, perms].every((n) => typeof n === 'number' && Number.isFinite(n))) return reject(`malformed row ${JSON.stringify(path)}`);
     try {
       // A tampered cache must not smuggle '..' or '.git' paths into a snapshot.
       validateTreePath(path);
     } catch {
       return reject(`bad path ${JSON.stringify(path)}`);
     }
-    rows.push([path, { mode: mode as FileMode, oid, size, mtimeMs, ctimeMs, ino, hashedAt }]);
+    rows.push([path, { mode: mode as FileMode, perms: perms & 0o777, oid, size, mtimeMs, ctimeMs, ino, hashedAt }]);
   }
   return { commit: d.commit, rows };
 }

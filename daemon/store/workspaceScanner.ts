@@ -16,6 +16,7 @@ import type { DirEntry } from './readDirEntries.js';
 import { readDirEntries } from './readDirEntries.js';
 import { makeSlicer } from './scanSlicer.js';
 import type { FileRecord, SnapshotIndex } from './snapshotIndex.js';
+import { permBits } from './permsMetadata.js';
 import { joinPath, splitPath } from './snapshotIndex.js';
 
 /**
@@ -346,7 +347,7 @@ export class WorkspaceScanner {
     }
     this.stats.hashed++;
     const oid = this.bulkDepth > 0 ? this.writer.writeLater('blob', content) : this.writer.write('blob', content);
-    const record: FileRecord = { mode, oid, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hashedAt: Date.now() };
+    const record: FileRecord = { mode, perms: permBits(st.mode), oid, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hashedAt: Date.now() };
     this.uncaptured.delete(path);
     this.index.set(path, record);
     if (splitPath(path)[1] === '.gitignore' && old?.oid !== oid) {
@@ -372,13 +373,14 @@ export class WorkspaceScanner {
     this.reusedPaths.add(path);
     this.stats.reused++;
     this.uncaptured.delete(path);
-    this.index.set(path, { mode, oid, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hashedAt: this.tracked.writtenAtMs });
+    this.index.set(path, { mode, perms: permBits(st.mode), oid, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hashedAt: this.tracked.writtenAtMs });
     return true;
   }
 
   private unchanged(old: FileRecord, st: Stats, mode: FileMode): boolean {
     return (
       old.mode === mode &&
+      old.perms === permBits(st.mode) &&
       old.size === st.size &&
       old.mtimeMs === st.mtimeMs &&
       old.ctimeMs === st.ctimeMs &&

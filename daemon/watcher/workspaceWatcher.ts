@@ -19,10 +19,11 @@
  *   ENAMETOOLONG is not such an error: it concerns one path over PATH_MAX, which stays unwatched.
  */
 import type { FSWatcher as NodeWatcher, Stats } from 'node:fs';
-import { mkdirSync, unlinkSync, watch as fsWatch, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, unlinkSync, watch as fsWatch, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { watch } from 'chokidar';
+import { ShadowError } from '../../shared/errors.js';
 import type { IgnoreRules } from '../store/ignoreRules.js';
 import { OS_PATH_MAX } from '../../shared/pathBytes.js';
 import { crawlDirectoriesOnly } from './crawlDirectoriesOnly.js';
@@ -82,6 +83,7 @@ export class WorkspaceWatcher {
   private broken: string | null = null;
   private cookieSeq = 0;
   private tooLongLogged = false;
+  private cookieIno = -1;
   private cookieSeen = 0;
   private readonly cookieWaiters: { seq: number; resolve: () => void }[] = [];
 
@@ -117,11 +119,8 @@ export class WorkspaceWatcher {
   }
 
   private async startWatching(): Promise<void> {
-    const { root, cookieDir, ignore } = this.opts;
-    mkdirSync(cookieDir, { recursive: true });
-    // Without its cookie watch a sync would wait for its timeout on every checkpoint.
-    this.cookieWatch = fsWatch(cookieDir, (_type, name) => this.onCookie(name));
-    this.cookieWatch.on('error', (err) => this.fail(`cookie watch error: ${String(err)}`, err));
+    const { root, ignore } = this.opts;
+    this.watchCookies();
     const rel = (p: string): string => (p === root ? '' : p.slice(root.length + 1));
     const ignored = (p: string, stats?: Stats): boolean => {
       if (p === root) return false;
@@ -140,6 +139,17 @@ export class WorkspaceWatcher {
     w.on('error', (err) => this.onError(err));
     await new Promise<void>((resolve) => w.once('ready', () => resolve()));
     this.opts.logger.info({ dirs: this.watched.size, degraded: this.broken }, 'watcher ready');
+  }
+
+  /** (Re)creates the cookie folder and watches it; its inode tells a folder deleted and re-made. */
+  private watchCookies(): void {
+    const { cookieDir } = this.opts;
+    mkdirSync(cookieDir, { recursive: true, mode: 0o700 });
+    this.cookieWatch?.close();
+    // Without its cookie watch a sync would wait for its timeout on every checkpoint.
+    this.cookieWatch = fsWatch(cookieDir, (_type, name) => this.onCookie(name));
+    this.cookieWatch.on('error', (err) => this.fail(`cookie watch error: ${String(err)}`, err));
+    this.cookieIno = statSync(cookieDir).ino;
   }
 
   /** Whether a directory's changes are reported (its watch exists and is alive). */
@@ -165,7 +175,17 @@ export class WorkspaceWatcher {
     if (this.broken) return;
     const seq = ++this.cookieSeq;
     const file = join(this.opts.cookieDir, String(seq));
-    writeFileSync(file, '');
+    try {
+      // The state folder deleted under the daemon (#10.13): a new cookie folder, a new watch, and
+      // a rescan, since events may have been missed meanwhile.
+      if (statSync(this.opts.cookieDir, { throwIfNoEntry: false })?.ino !== this.cookieIno) {
+        if (this.cookieIno !== -1) this.rescanReason ??= 'the state folder was re-created';
+        this.watchCookies();
+      }
+      writeFileSync(file, '');
+    } catch (err) {
+      throw new ShadowError('STATE_WRITE_FAILED', `Cannot write the sync cookie ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { file, errno: (err as NodeJS.ErrnoException).code }, { cause: err });
+    }
     let timer: NodeJS.Timeout | undefined;
     const arrived = await new Promise<boolean>((resolve) => {
       this.cookieWaiters.push({ seq, resolve: () => resolve(true) });

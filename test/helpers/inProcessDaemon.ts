@@ -58,7 +58,7 @@ export async function startInProcessDaemon(workspace: string, overrides: Partial
   });
   registerHandlers(dispatcher, ctx);
   await engine.start();
-  runs.init(null);
+  await runs.init(null);
   const manager = runs;
   return {
     dispatcher,

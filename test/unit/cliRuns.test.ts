@@ -55,7 +55,7 @@ async function runDaemon(opts: { onRegister?: (pid: number, run: FakeRun) => voi
     return {
       run: run.id, status: action === 'keep_checkpoint' ? 'interrupted' : 'cancelled', reason, trigger: String(p.trigger ?? 'request'), action,
       removed: ['new.txt'], restored: ['a.txt', 'b.txt'], preserved: ['big.bin'], preservedReasons: { 'big.bin': 'too large' },
-      preAbort: PRE_ABORT, restoredTo: BASE, report: join(ws, 'report.md'), cancelled: [run.id, 'r-child'], processes: run.pids,
+      cleanup: { tempPaths: [], lockFiles: [], kept: {} }, preAbort: PRE_ABORT, restoredTo: BASE, report: join(ws, 'report.md'), cancelled: [run.id, 'r-child'], processes: run.pids,
       inconsistent: false, dryRun: p.dryRun === true, resume: action === 'keep_checkpoint' ? `shadowctl run --resume --run ${run.id}` : null,
     };
   };

@@ -26,8 +26,8 @@ const COMMIT = 'c'.repeat(40);
 
 function sampleIndex(): SnapshotIndex {
   const index = new SnapshotIndex();
-  index.set('a.txt', { mode: '100644', oid: OID_A, size: 1, mtimeMs: 1, ctimeMs: 1, ino: 1, hashedAt: 2 });
-  index.set('d/b.sh', { mode: '100755', oid: OID_B, size: 2, mtimeMs: 1, ctimeMs: 1, ino: 2, hashedAt: 2 });
+  index.set('a.txt', { mode: '100644', perms: 0o644, oid: OID_A, size: 1, mtimeMs: 1, ctimeMs: 1, ino: 1, hashedAt: 2 });
+  index.set('d/b.sh', { mode: '100755', perms: 0o755, oid: OID_B, size: 2, mtimeMs: 1, ctimeMs: 1, ino: 2, hashedAt: 2 });
   return index;
 }
 
@@ -69,14 +69,14 @@ describe('stat cache file (S1.4)', () => {
       // The real checksum, so only the content check can refuse it.
       writeFileSync(file, `${text}\n${createHash('sha256').update(text).digest('hex')}\n`);
     };
-    const row = ['a.txt', '100644', OID_A, 1, 1, 1, 1, 2];
+    const row = ['a.txt', '100644', OID_A, 1, 1, 1, 1, 2, 0o644];
     write({ version: STAT_CACHE_VERSION, workspace: '/other', commit: COMMIT, files: [row] });
     expect(readStatCache(file, '/ws')).toMatchObject({ missing: false });
     write({ version: STAT_CACHE_VERSION + 1, workspace: '/ws', commit: COMMIT, files: [row] });
     expect(readStatCache(file, '/ws')).toMatchObject({ missing: false });
-    write({ version: STAT_CACHE_VERSION, workspace: '/ws', commit: COMMIT, files: [row, ['../x', '100644', OID_A, 1, 1, 1, 1, 2]] });
+    write({ version: STAT_CACHE_VERSION, workspace: '/ws', commit: COMMIT, files: [row, ['../x', '100644', OID_A, 1, 1, 1, 1, 2, 0o644]] });
     expect(readStatCache(file, '/ws')).toMatchObject({ missing: false, reason: expect.stringContaining('bad path') });
-    write({ version: STAT_CACHE_VERSION, workspace: '/ws', commit: COMMIT, files: [row, ['b', '100644', 'xyz', 1, 1, 1, 1, 2]] });
+    write({ version: STAT_CACHE_VERSION, workspace: '/ws', commit: COMMIT, files: [row, ['b', '100644', 'xyz', 1, 1, 1, 1, 2, 0o644]] });
     expect(readStatCache(file, '/ws')).toMatchObject({ missing: false });
     write({ version: STAT_CACHE_VERSION, workspace: '/ws', commit: COMMIT, files: [row] });
     expect(readStatCache(file, '/ws')).toMatchObject({ rows: [['a.txt', expect.any(Object)]] });

@@ -139,7 +139,7 @@ describe('snapshot index (S1.4)', () => {
   it('rewrites only the trees above a change and omits empty directories', () => {
     const { git, writer } = repo();
     const index = new SnapshotIndex();
-    const rec = (oid: string) => ({ mode: '100644' as const, oid, size: 1, mtimeMs: 0, ctimeMs: 0, ino: 1, hashedAt: 0 });
+    const rec = (oid: string) => ({ mode: '100644' as const, perms: 0o644, oid, size: 1, mtimeMs: 0, ctimeMs: 0, ino: 1, hashedAt: 0 });
     const b1 = writer.write('blob', Buffer.from('1'));
     const b2 = writer.write('blob', Buffer.from('2'));
     for (const p of ['a/x', 'a/b/y', 'c/z', 'top']) index.set(p, rec(b1));

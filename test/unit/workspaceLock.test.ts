@@ -122,12 +122,12 @@ describe('acquireWorkspaceLock (S2.1)', () => {
     expect(existsSync(lockPath())).toBe(true);
   });
 
-  it('fails with INTERNAL when the state dir is missing', () => {
+  it('fails with STATE_WRITE_FAILED when the state dir is missing', () => {
     try {
       acquireWorkspaceLock(join(dir, 'missing'), WS);
       throw new Error('expected failure');
     } catch (err) {
-      expect((err as ShadowError).code).toBe('INTERNAL');
+      expect((err as ShadowError).code).toBe('STATE_WRITE_FAILED');
     }
   });
 });
