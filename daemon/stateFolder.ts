@@ -37,6 +37,7 @@ export class StateFolder {
    * STATE_WRITE_FAILED when they cannot be made.
    */
   ensure(): string[] {
+    const { stateDir } = this.layout;
     const missing = this.missing();
     if (!missing.length) return [];
     try {
