@@ -8,13 +8,15 @@
  * loop every YIELD_MS so requests such as `status` are still answered during a big restore.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ShadowError } from '../../shared/errors.js';
 import { faultPoint } from '../faultPoint.js';
 import { comparePaths } from './diffFlatTrees.js';
 import type { BlobReader, FlatEntry } from './flatTree.js';
+import type { CapturedLookup } from './pathRecheck.js';
+import { CHANGED_DURING_RESTORE, recheckPath } from './pathRecheck.js';
 import type { PreservedPath, RestorePlan } from './restorePlan.js';
 import { checkTreePaths } from './restorePlan.js';
 import { validateTreePath } from './validateTreePath.js';
@@ -39,6 +41,13 @@ export interface RestoreResult {
 export interface ApplyRestoreOptions {
   /** Called after each planned path is handled. */
   onProgress?(done: number, total: number): void;
+  /**
+   * What the pre-abort commit captured at each path (S1.1a). When given, every path is checked
+   * again right before it is overwritten or removed, and one that changed since is left alone and
+   * reported as `changed during restore`; a file the plan creates is linked into place, never
+   * renamed over something that appeared meanwhile.
+   */
+  captured?: CapturedLookup;
 }
 
 /** What lies on the way to a path: all real directories, something missing, or a blocker. */
@@ -85,8 +94,9 @@ export async function applyRestore(root: string, plan: RestorePlan, readBlob: Bl
 
   for (const path of plan.remove) {
     try {
-      if (removeFile(base, path)) removed.push(path);
-      else preserved.push({ path, reason: `in the way: ${path}` });
+      const outcome = removeFile(base, path, opts.captured);
+      if (outcome === true) removed.push(path);
+      else preserved.push({ path, reason: outcome });
     } catch (err) {
       failed(path, err);
     }
@@ -95,9 +105,9 @@ export async function applyRestore(root: string, plan: RestorePlan, readBlob: Bl
 
   for (const { path, entry } of plan.write) {
     try {
-      const outcome = await writeEntry(base, path, entry, readBlob, removable);
+      const outcome = await writeEntry(base, path, entry, readBlob, removable, opts.captured);
       if (outcome === true) restored.push(path);
-      else preserved.push({ path, reason: `in the way: ${outcome}` });
+      else preserved.push({ path, reason: outcome });
     } catch (err) {
       failed(path, err);
     }
@@ -140,29 +150,75 @@ export function sweepRestoreTemps(root: string, plan: RestorePlan): string[] {
 
 /**
  * Unlinks one file or symlink. True when it is gone (or was never there as a workspace path,
- * e.g. behind a symlinked parent); false when a directory stands there.
+ * e.g. behind a symlinked parent); else why it was left: a directory stands there, or (with
+ * `captured`) it changed since the pre-abort commit.
  */
-function removeFile(base: string, path: string): boolean {
+function removeFile(base: string, path: string, captured?: CapturedLookup): true | string {
   const parents = walkParents(base, path, false, new Set());
   if (parents.kind !== 'ok') return true;
   const abs = join(base, path);
   const st = lstatOrNull(abs);
   if (!st) return true;
-  if (st.isDirectory()) return false;
+  if (st.isDirectory()) return `in the way: ${path}`;
+  if (captured) {
+    faultPoint('restore.before-recheck');
+    const state = recheckPath(abs, captured(path));
+    if (state === 'absent') return true;
+    if (state === 'changed') return CHANGED_DURING_RESTORE;
+  }
   unlinkSync(abs);
   return true;
 }
 
-/** Writes one entry atomically; true when written, else the workspace path standing in the way. */
-async function writeEntry(base: string, path: string, entry: FlatEntry, readBlob: BlobReader, removable: Set<string>): Promise<true | string> {
+/** Writes one entry atomically; true when written, else why it was left alone. */
+async function writeEntry(base: string, path: string, entry: FlatEntry, readBlob: BlobReader, removable: Set<string>, captured?: CapturedLookup): Promise<true | string> {
   // Read first: a missing blob must not cost the user a directory.
   const content = await readBlob(entry.oid);
   const parents = walkParents(base, path, true, removable);
-  if (parents.kind === 'blocked') return parents.at;
+  if (parents.kind === 'blocked') return `in the way: ${parents.at}`;
   const abs = join(base, path);
   const st = lstatOrNull(abs);
-  if (st?.isDirectory() && !removeEmptyTree(abs)) return path;
-  atomicWrite(abs, entry, content);
+  if (st?.isDirectory() && !removeEmptyTree(abs)) return `in the way: ${path}`;
+  if (!captured) {
+    atomicWrite(abs, entry, content, renameInto);
+    return true;
+  }
+  const was = captured(path);
+  // The check runs once the new content is in its temp file, right before it takes the name.
+  const place = (tmp: string, dest: string): boolean => {
+    faultPoint('restore.before-recheck');
+    const state = recheckPath(dest, was);
+    if (state === 'changed') return false;
+    if (state === 'same') renameInto(tmp, dest);
+    else if (!linkInto(tmp, dest)) return false;
+    return true;
+  };
+  return atomicWrite(abs, entry, content, place) ? true : CHANGED_DURING_RESTORE;
+}
+
+/** Puts the temp file in place, replacing what is there. */
+function renameInto(tmp: string, dest: string): boolean {
+  renameSync(tmp, dest);
+  return true;
+}
+
+/**
+ * Puts the temp file in place only if nothing has the name (link fails with EEXIST, where a
+ * rename would clobber a file created meanwhile); false when something has. Then drops the temp
+ * name. A file system without hard links falls back to a check and a rename.
+ */
+function linkInto(tmp: string, dest: string): boolean {
+  try {
+    linkSync(tmp, dest);
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'EEXIST') return false;
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EMLINK', 'ENOSYS'].includes(code)) throw err;
+    if (lstatOrNull(dest)) return false;
+    renameSync(tmp, dest);
+    return true;
+  }
+  unlinkSync(tmp);
   return true;
 }
 
@@ -205,8 +261,11 @@ function removeEmptyTree(dir: string): boolean {
   }
 }
 
-/** Temp file (or link) in the destination's directory, explicit mode, then rename over. */
-function atomicWrite(abs: string, entry: FlatEntry, content: Uint8Array): void {
+/**
+ * Temp file (or link) in the destination's directory, explicit mode, then `place` puts it at
+ * `abs` (false: it declined, and the temp file is removed). True when placed.
+ */
+function atomicWrite(abs: string, entry: FlatEntry, content: Uint8Array, place: (tmp: string, dest: string) => boolean): boolean {
   const tmp = join(dirname(abs), `${RESTORE_TMP_PREFIX}${randomBytes(8).toString('hex')}`);
   try {
     if (entry.mode === '120000') {
@@ -222,7 +281,9 @@ function atomicWrite(abs: string, entry: FlatEntry, content: Uint8Array): void {
       }
     }
     faultPoint('restore.temp-written');
-    renameSync(tmp, abs);
+    if (place(tmp, abs)) return true;
+    unlinkSync(tmp);
+    return false;
   } catch (err) {
     try {
       unlinkSync(tmp);
