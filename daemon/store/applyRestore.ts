@@ -123,14 +123,14 @@ export async function applyRestore(root: string, plan: RestorePlan, readBlob: Bl
 
 /**
  * Removes the `.shadow-tmp-*` files that a restore killed between a file's temp write and its
- * rename left beside the paths of `plan` (S2.5). A journal replay calls it first: a partial
+ * rename left beside `paths` (S2.5): the files the restore writes. A journal replay calls it first: a partial
  * restore's replay would otherwise never look at them, and they would stay in the tree (found by
  * the fault injection, docs/RELIABILITY.md). Returns the workspace paths removed.
  */
-export function sweepRestoreTemps(root: string, plan: RestorePlan): string[] {
+export function sweepRestoreTemps(root: string, paths: Iterable<string>): string[] {
   const base = realpathSync(root);
   const dirs = new Set<string>();
-  for (const path of [...plan.remove, ...plan.write.map((w) => w.path)]) dirs.add(path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
+  for (const path of paths) dirs.add(path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
   const swept: string[] = [];
   for (const dir of dirs) {
     // Only real directories of the workspace: never through a symlink (S1.8).

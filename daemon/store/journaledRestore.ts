@@ -298,18 +298,17 @@ export async function recoverJournal(engine: SnapshotEngine, live: IgnoreRules):
   // pre-abort so the completed restore can still be undone (S5.4). Either missing: refuse.
   const target = await engine.reader.readFlatTree((await engine.reader.readCommit(entry.target)).tree);
   const before = await engine.reader.readFlatTree((await engine.reader.readCommit(entry.preAbort)).tree);
-  await engine.refresh();
-  // A kill between a file's temp write and its rename left a `.shadow-tmp-*` beside it (the
-  // target's bytes, in the store): remove it before the pre-abort commit could capture it.
-  const { plan: first } = await planAgainstIndex(engine, live, entry.target, entry.paths);
-  const swept = sweepRestoreTemps(engine.layout.workspace, first);
-  if (swept.length) await engine.scanner.scanPaths(swept);
+  // A kill between a file's temp write and its rename left a `.shadow-tmp-*` beside one of the
+  // target's paths (the target's bytes, in the store): remove it before the pre-abort commit
+  // could capture it. The scan below never saw it: no refresh has run yet.
+  const inScope = scopeOf(entry.paths);
+  sweepRestoreTemps(engine.layout.workspace, [...target.keys()].filter(inScope));
   const replayPreAbort = await verifiedPreAbort(engine, {
     subject: `before completing an interrupted ${entry.op} to ${entry.target.slice(0, 12)}`,
     meta: { kind: 'pre-abort', run: entry.run, reason: `replay of ${entry.op}` },
   });
   faultPoint('replay.pre-abort-taken');
-  const trees: ReplayTrees = { before, target, found: engine.index.flat(), inScope: scopeOf(entry.paths) };
+  const trees: ReplayTrees = { before, target, found: engine.index.flat(), inScope };
   const { plan } = await planAgainstIndex(engine, live, entry.target, entry.paths);
   const result = await applyAndRescan(engine, keepLaterEdits(plan, trees));
   // `undo` now brings back the state before the interrupted restore, edits made since the crash kept.
