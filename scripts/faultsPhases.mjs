@@ -151,6 +151,7 @@ export const PHASES = {
     /** A run that changed every file and made 100; its cancel (remove_all) is killed. */
     async prepare(ctx, round) {
       const { m, client } = ctx;
+      fill(ctx.dir, ctx.files, 'v0'); // the previous round's later writes are not this run's work
       const s = await client.request(m.RunStart, { name: `replay-${round}` });
       ctx.recorded.push(s.base);
       fill(ctx.dir, ctx.files, `run${round}`);
@@ -163,22 +164,26 @@ export const PHASES = {
         /** Between the crash and the restart the user writes files; a replay may be killed too, then more writes. */
         async afterKill(rng, connect) {
           const journal = join(ctx.dir, '.git', 'shadow', 'journal.json');
+          const replays = existsSync(journal);
           const written = userWrites(ctx, round, 0, rng);
-          if (existsSync(journal) && rng() < 0.5) {
+          op.found = [];
+          if (replays && rng() < 0.5) {
             // Killed again, during the replay (its verifying rescan, its pre-abort, its restore).
             const at = pick(rng, ['restore.before-verify', 'replay.pre-abort-taken', `restore.apply-step#${between(rng, 1, ctx.files)}`, `restore.before-recheck#${between(rng, 1, ctx.files)}`]);
             op.replayKill = at;
+            const before = foundTree(ctx);
             await connect({ ...ctx.env, SHADOW_FAULT_KILL_AT: at }).then(
               () => stopQuietly(ctx),
               () => undefined,
             );
             ctx.client = null;
+            // A replay that got through took its pre-abort of the tree it found.
+            if (!existsSync(journal)) op.found.push(before);
             written.push(...userWrites(ctx, round, 1, rng));
           }
-          op.replayed = existsSync(journal);
-          op.found = nativeTree(ctx.dir, ctx.env);
+          if (existsSync(journal)) op.found.push(foundTree(ctx));
           // A replay leaves the target with every later write as it is; with no journal nothing is restored.
-          op.allowed = op.replayed ? { target: treeWithFiles(ctx.dir, ctx.env, s.base, written) } : { untouched: op.found };
+          op.allowed = replays ? { target: treeWithFiles(ctx.dir, ctx.env, s.base, written) } : { untouched: nativeTree(ctx.dir, ctx.env) };
         },
         /** The run is over, and a replay's pre-abort commit holds the tree it found (the later writes). */
         async check(c) {
@@ -186,12 +191,10 @@ export const PHASES = {
           const run = (await c.request(m.RunGet, { run: s.run })).run;
           if (!['cancelled', 'interrupted', 'failed'].includes(run.status)) problems.push(`run ${s.run} is ${run.status} after recovery`);
           if (run.preAbort) ctx.recorded.push(run.preAbort);
-          if (op.replayed) {
-            const trees = gitRun(ctx.dir, ctx.env, ['log', '--format=%T', 'refs/shadow/undo']).stdout.split('\n');
-            if (!trees.includes(op.found)) problems.push(`no pre-abort commit holds the tree the replay found (${op.found}${op.replayKill ? `, replay killed at ${op.replayKill}` : ''})`);
+          const trees = gitRun(ctx.dir, ctx.env, ['log', '--format=%T', 'refs/shadow/undo']).stdout.split('\n');
+          for (const found of op.found ?? []) {
+            if (!trees.includes(found)) problems.push(`no pre-abort commit holds the tree a replay found (${found}${op.replayKill ? `, a replay killed at ${op.replayKill}` : ''})`);
           }
-          // Leave v0 and nothing else for the next round.
-          fill(ctx.dir, ctx.files, 'v0');
           return problems;
         },
       };
@@ -199,6 +202,16 @@ export const PHASES = {
     },
   },
 };
+
+/**
+ * The tree a replay finds and commits first: the disk without the `.shadow-tmp-*` files a kill
+ * left (the replay removes them before its pre-abort commit; they hold the target's bytes).
+ */
+function foundTree(ctx) {
+  const exclude = join(ctx.rt, 'replay-exclude');
+  writeFileSync(exclude, '.shadow-tmp-*\n');
+  return nativeTree(ctx.dir, { ...ctx.env, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'core.excludesFile', GIT_CONFIG_VALUE_0: exclude });
+}
 
 /** Files the user writes after a crash: 10 existing ones get new content, 3 new ones appear; returns their paths. */
 function userWrites(ctx, round, pass, rng) {
