@@ -96,9 +96,14 @@ export async function applyRestore(root: string, plan: RestorePlan, readBlob: Bl
     try {
       const outcome = removeFile(base, path, opts.captured);
       if (outcome === true) removed.push(path);
-      else preserved.push({ path, reason: outcome });
+      else {
+        preserved.push({ path, reason: outcome });
+        // Kept on purpose: a write below it must not unlink it on the way (walkParents).
+        removable.delete(path);
+      }
     } catch (err) {
       failed(path, err);
+      removable.delete(path);
     }
     await step();
   }

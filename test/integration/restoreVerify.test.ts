@@ -108,6 +108,23 @@ describe('#10.4 writes landing during a cancel (S1.1a)', () => {
     expect(r.preservedReasons['gone.txt']).toBe('changed during restore');
     expect(readFileSync(join(ws.dir, 'keep.txt'), 'utf8')).toBe('base keep\n');
   }, 60_000);
+
+
+  it('#10.4 a file that changed where the checkpoint has a directory is kept, not unlinked on the way to the directory (S1.1a)', async () => {
+    const pause = pauseAt('restore.journal-written');
+    const c = await setup({ 'cfg/a.txt': 'base cfg a\n' }, pause.env);
+    const s = await c.request(RunStart, { name: 'job' });
+    rmSync(join(ws.dir, 'cfg'), { recursive: true });
+    writeIn(ws, 'cfg', 'job made cfg a file\n');
+    const cancel = c.request(Cancel, { run: s.run, action: 'remove_all' });
+    await waitFor(() => existsSync(pause.file), 'the daemon to pause after the pre-abort commit', 30_000);
+    writeIn(ws, 'cfg', 'the user edited the file cfg\n');
+    unlinkSync(pause.file);
+    const r = await cancel;
+    expect(read('cfg')).toBe('the user edited the file cfg\n');
+    expect(r.preservedReasons.cfg).toBe('changed during restore');
+    expect(r.preservedReasons['cfg/a.txt']).toBe('in the way: cfg');
+  }, 60_000);
 });
 
 describe('#10.5 writes that raise no watcher event (S1.1a, S1.4)', () => {
