@@ -120,3 +120,60 @@ export async function scenarioCancel({ tmp, env, runs, n = 5000, ws: givenWs, fi
   }
   return { n, edited: EDITED, created: CREATED, node: summarize(node), cancel: summarize(cancel), inproc: summarize(inproc), ...(withNative ? { native: summarize(native) } : {}) };
 }
+
+/**
+ * What the verifying rescan of a destructive step costs (S1.1a) at `n` files: a checkpoint after
+ * one edited file (the watcher's dirty set) against a restore to that same checkpoint after one
+ * more edit (a full stat rescan against the cache, the pre-abort commit, a one-file plan), on one
+ * open connection. The difference of the medians is the rescan's price.
+ */
+export async function scenarioVerifyRescan({ tmp, env, n, runs }) {
+  const ws = join(tmp, `ws-verify-${n}`);
+  const files = generateWorkspace(ws, n);
+  timed('git', ['init', '-q', ws], { env });
+  writeFileSync(join(ws, 'shadow.config.json'), JSON.stringify({ autoSnapshot: { enabled: false } }));
+  const { ShadowClient, Checkpoint, Restore } = await import(pathToFileURL(CLIENT).href);
+  const client = await ShadowClient.connect({ workspace: ws, env, startTimeoutMs: 600_000 });
+  const checkpoint = [];
+  const restore = [];
+  try {
+    const pid = client.hello.pid;
+    await client.request(Checkpoint, {}, { timeoutMs: 600_000 });
+    await settle(pid);
+    for (let i = 0; i < runs; i++) {
+      appendFileSync(join(ws, files[(i * 7919) % files.length]), `// edit ${i}\n`);
+      await settle(pid, 200);
+      let t = performance.now();
+      const c = await client.request(Checkpoint, {});
+      checkpoint.push(performance.now() - t);
+      appendFileSync(join(ws, files[(i * 7919 + 1) % files.length]), `// edit ${i}\n`);
+      await settle(pid, 200);
+      t = performance.now();
+      await client.request(Restore, { checkpoint: c.commit }, { timeoutMs: 600_000 });
+      restore.push(performance.now() - t);
+      progress(`  verify ${n}: checkpoint ${checkpoint.at(-1).toFixed(0)} ms, restore with a full rescan ${restore.at(-1).toFixed(0)} ms`);
+      await settle(pid);
+    }
+  } finally {
+    client.close();
+    stopDaemon(ws, env);
+  }
+  return { n, checkpoint: summarize(checkpoint), restore: summarize(restore) };
+}
+
+// `node scripts/benchCancel.mjs --verify-rescan 10000 [--runs N]`: the rescan's price alone.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === '--verify-rescan') {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const n = Number(process.argv[3] ?? 10_000);
+  const runs = process.argv[4] === '--runs' ? Number(process.argv[5]) : 5;
+  const tmp = mkdtempSync(join(tmpdir(), 'shverify-'));
+  mkdirSync(join(tmp, 'rt'), { mode: 0o700 });
+  const env = { ...process.env, SHADOW_RUNTIME_DIR: join(tmp, 'rt'), NO_COLOR: '1' };
+  for (const k of Object.keys(env)) if (k.startsWith('GIT_') || k === 'SHADOW_RUN_ID') delete env[k];
+  try {
+    console.log(JSON.stringify(await scenarioVerifyRescan({ tmp, env, n, runs })));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}

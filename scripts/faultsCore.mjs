@@ -235,6 +235,11 @@ async function killOnce(ctx, def, round, { mode, point }, rng, timing, connect) 
   if (answered) ctx.recorded.push(...op.record(answered));
   out.journal = existsSync(join(ctx.dir, '.git', 'shadow', 'journal.json'));
   out.locks = leftLocks(join(ctx.dir, '.git'));
+  // Writes between the crash and the restart (and maybe a kill of the replay): the phase says what is allowed then.
+  if (op.afterKill) {
+    await op.afterKill(rng, connect);
+    if (op.replayKill) out.at += `, replay killed at ${op.replayKill}`;
+  }
   await verifyAfter(ctx, op, out, connect);
   return out;
 }

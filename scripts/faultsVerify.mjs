@@ -46,6 +46,29 @@ export function treeOf(dir, env, commit) {
   return r.code ? null : r.stdout;
 }
 
+/**
+ * The tree of commit `commit` with the working directory's `paths` laid over it (what a replay
+ * must leave: the target, and every file the user wrote after the crash as it is on disk).
+ * Throwaway index and object directory, like nativeTree.
+ */
+export function treeWithFiles(dir, env, commit, paths) {
+  const scratch = mkdtempSync(join(tmpdir(), 'shadow-faults-idx-'));
+  try {
+    const objects = join(scratch, 'objects');
+    mkdirSync(objects);
+    const e = { ...env, GIT_INDEX_FILE: join(scratch, 'index'), GIT_OBJECT_DIRECTORY: objects, GIT_ALTERNATE_OBJECT_DIRECTORIES: join(dir, '.git', 'objects') };
+    for (const args of [['read-tree', commit], ['update-index', '--add', '--', ...paths]]) {
+      const r = gitRun(dir, e, args);
+      if (r.code) throw new Error(`git ${args[0]} failed: ${r.stderr}`);
+    }
+    const w = gitRun(dir, e, ['write-tree']);
+    if (w.code) throw new Error(`git write-tree failed: ${w.stderr}`);
+    return w.stdout;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 /** `*.lock` files under refs/shadow/ and packed-refs.lock: what a kill mid-update may leave. */
 export function leftLocks(gitDir) {
   const out = [];

@@ -258,11 +258,14 @@ function concludeCancel(m: RunManager, run: RunRecord, o: CancelOutcome): Shadow
 
 /**
  * Concludes a cancel whose daemon died during its journaled restore, once the next daemon has
- * completed that restore (S2.5): the run gets its final status, report and log line.
+ * completed that restore (S2.5): the run gets its final status, report and log line. `preAbort`
+ * stays the state before the cancel; `replayPreAbort` is the tree as the restart found it (edits
+ * made after the crash included), taken before the replay touched anything.
  */
-export async function concludeRecoveredCancel(m: RunManager, run: RunRecord, restore: RestoreResult, target: string, preAbort: string): Promise<void> {
+export async function concludeRecoveredCancel(m: RunManager, run: RunRecord, restore: RestoreResult, target: string, preAbort: string, replayPreAbort?: string): Promise<void> {
   const why = Object.fromEntries(restore.preserved.map((p) => [p.path, p.reason]));
-  run.message = `${run.message ? `${run.message}; ` : ''}completed after a daemon crash`;
+  const replay = replayPreAbort ? ` (the tree as the restart found it is ${replayPreAbort}; undo restores the state before the cancel, keeping edits made after the crash)` : '';
+  run.message = `${run.message ? `${run.message}; ` : ''}completed after a daemon crash${replay}`;
   const tree = { removed: restore.removed, restored: restore.restored, preservedReasons: why, preAbort, restoredTo: target };
   // Not queued behind the start-up scan (the daemon answers nothing until init is done): at start-up
   // nothing else moves files, and the watcher reports what cleanup deletes to the scan.

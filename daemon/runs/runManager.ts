@@ -32,7 +32,7 @@ const ABORT_POLL_MS = 250;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A journaled restore completed at start-up (S2.5). */
-export type RecoveredRestore = RestoreJournalEntry & { result: RestoreResult };
+export type RecoveredRestore = RestoreJournalEntry & { result: RestoreResult; replayPreAbort?: string };
 
 /** What a RunManager works with. */
 export interface RunManagerOptions {
@@ -102,7 +102,7 @@ export class RunManager {
       const was = run.status;
       run.unsafe = 0;
       if (was === 'cancelling' && recovered?.op === 'cancel' && recovered.run === run.id) {
-        await concludeRecoveredCancel(this, run, recovered.result, recovered.target, recovered.preAbort);
+        await concludeRecoveredCancel(this, run, recovered.result, recovered.target, recovered.preAbort, recovered.replayPreAbort);
         this.opts.logger.warn({ run: run.id, status: run.status }, 'cancel completed after a daemon crash');
         continue;
       }

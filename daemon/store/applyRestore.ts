@@ -8,7 +8,7 @@
  * loop every YIELD_MS so requests such as `status` are still answered during a big restore.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, linkSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { ShadowError } from '../../shared/errors.js';
 import { exceedsPathMax, fsDirname, fsJoin, fsPath } from '../../shared/pathBytes.js';
@@ -16,6 +16,8 @@ import { faultPoint } from '../faultPoint.js';
 import { comparePaths } from './diffFlatTrees.js';
 import type { BlobReader, FlatEntry } from './flatTree.js';
 import { readDirEntries } from './readDirEntries.js';
+import type { CapturedLookup } from './pathRecheck.js';
+import { CHANGED_DURING_RESTORE, recheckPath } from './pathRecheck.js';
 import type { PreservedPath, RestorePlan } from './restorePlan.js';
 import { checkTreePaths } from './restorePlan.js';
 import { validateTreePath } from './validateTreePath.js';
@@ -44,6 +46,13 @@ export interface ApplyRestoreOptions {
   onProgress?(done: number, total: number): void;
   /** The target commit's permission bits (null: a commit without them; see permsMetadata.ts). */
   perms?: CommitPerms | null;
+  /**
+   * What the pre-abort commit captured at each path (S1.1a). When given, every path is checked
+   * again right before it is overwritten or removed, and one that changed since is left alone and
+   * reported as `changed during restore`; a file the plan creates is linked into place, never
+   * renamed over something that appeared meanwhile.
+   */
+  captured?: CapturedLookup;
 }
 
 /** What lies on the way to a path: all real directories, something missing, or a blocker. */
@@ -90,19 +99,25 @@ export async function applyRestore(root: string, plan: RestorePlan, readBlob: Bl
 
   for (const path of plan.remove) {
     try {
-      if (removeFile(base, path)) removed.push(path);
-      else preserved.push({ path, reason: `in the way: ${path}` });
+      const outcome = removeFile(base, path, opts.captured);
+      if (outcome === true) removed.push(path);
+      else {
+        preserved.push({ path, reason: outcome });
+        // Kept on purpose: a write below it must not unlink it on the way (walkParents).
+        removable.delete(path);
+      }
     } catch (err) {
       failed(path, err);
+      removable.delete(path);
     }
     await step();
   }
 
   for (const { path, entry } of plan.write) {
     try {
-      const outcome = await writeEntry(base, path, entry, readBlob, removable, opts.perms ?? null);
+      const outcome = await writeEntry(base, path, entry, readBlob, removable, opts.perms ?? null, opts.captured);
       if (outcome === true) restored.push(path);
-      else preserved.push({ path, reason: `in the way: ${outcome}` });
+      else preserved.push({ path, reason: outcome });
     } catch (err) {
       failed(path, err);
     }
@@ -118,14 +133,14 @@ export async function applyRestore(root: string, plan: RestorePlan, readBlob: Bl
 
 /**
  * Removes the `.shadow-tmp-*` files that a restore killed between a file's temp write and its
- * rename left beside the paths of `plan` (S2.5). A journal replay calls it first: a partial
+ * rename left beside `paths` (S2.5): the files the restore writes. A journal replay calls it first: a partial
  * restore's replay would otherwise never look at them, and they would stay in the tree (found by
  * the fault injection, docs/RELIABILITY.md). Returns the workspace paths removed.
  */
-export function sweepRestoreTemps(root: string, plan: RestorePlan): string[] {
+export function sweepRestoreTemps(root: string, paths: Iterable<string>): string[] {
   const base = realpathSync(root);
   const dirs = new Set<string>();
-  for (const path of [...plan.remove, ...plan.write.map((w) => w.path)]) dirs.add(path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
+  for (const path of paths) dirs.add(path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
   const swept: string[] = [];
   for (const dir of dirs) {
     // Only real directories of the workspace: never through a symlink (S1.8).
@@ -146,31 +161,78 @@ export function sweepRestoreTemps(root: string, plan: RestorePlan): string[] {
 
 /**
  * Unlinks one file or symlink. True when it is gone (or was never there as a workspace path,
- * e.g. behind a symlinked parent); false when a directory stands there.
+ * e.g. behind a symlinked parent); else why it was left: a directory stands there, or (with
+ * `captured`) it changed since the pre-abort commit.
  */
-function removeFile(base: string, path: string): boolean {
+function removeFile(base: string, path: string, captured?: CapturedLookup): true | string {
   const parents = walkParents(base, path, false, new Set());
   if (parents.kind !== 'ok') return true;
   const abs = fsPath(base, path);
   const st = lstatOrNull(abs);
   if (!st) return true;
-  if (st.isDirectory()) return false;
+  if (st.isDirectory()) return `in the way: ${path}`;
+  if (captured) {
+    faultPoint('restore.before-recheck');
+    const state = recheckPath(abs, captured(path));
+    if (state === 'absent') return true;
+    if (state === 'changed') return CHANGED_DURING_RESTORE;
+  }
   unlinkSync(abs);
   return true;
 }
 
-/** Writes one entry atomically; true when written, else the workspace path standing in the way. */
-async function writeEntry(base: string, path: string, entry: FlatEntry, readBlob: BlobReader, removable: Set<string>, perms: CommitPerms | null): Promise<true | string> {
+/** Writes one entry atomically; true when written, else why it was left alone. */
+async function writeEntry(base: string, path: string, entry: FlatEntry, readBlob: BlobReader, removable: Set<string>, perms: CommitPerms | null, captured?: CapturedLookup): Promise<true | string> {
   // Read first: a missing blob must not cost the user a directory.
   const content = await readBlob(entry.oid);
   // Fails before any parent directory is made for it: reported as 'error: ENAMETOOLONG'.
   if (exceedsPathMax(base, path)) throw Object.assign(new Error(`path too long: ${path}`), { code: 'ENAMETOOLONG' });
   const parents = walkParents(base, path, true, removable);
-  if (parents.kind === 'blocked') return parents.at;
+  if (parents.kind === 'blocked') return `in the way: ${parents.at}`;
   const abs = fsPath(base, path);
   const st = lstatOrNull(abs);
-  if (st?.isDirectory() && !removeEmptyTree(abs)) return path;
-  atomicWrite(abs, entry, content, restoredPerms(perms, path, entry.mode, st));
+  if (st?.isDirectory() && !removeEmptyTree(abs)) return `in the way: ${path}`;
+  const wantPerms = restoredPerms(perms, path, entry.mode, st);
+  if (!captured) {
+    atomicWrite(abs, entry, content, wantPerms, renameInto);
+    return true;
+  }
+  const was = captured(path);
+  // The check runs once the new content is in its temp file, right before it takes the name.
+  const place = (tmp: string | Buffer, dest: string | Buffer): boolean => {
+    faultPoint('restore.before-recheck');
+    const state = recheckPath(dest, was);
+    if (state === 'changed') return false;
+    if (state === 'same') renameInto(tmp, dest);
+    else if (!linkInto(tmp, dest)) return false;
+    return true;
+  };
+  return atomicWrite(abs, entry, content, wantPerms, place) ? true : CHANGED_DURING_RESTORE;
+}
+
+/** Puts the temp file in place, replacing what is there. */
+function renameInto(tmp: string | Buffer, dest: string | Buffer): boolean {
+  renameSync(tmp, dest);
+  return true;
+}
+
+/**
+ * Puts the temp file in place only if nothing has the name (link fails with EEXIST, where a
+ * rename would clobber a file created meanwhile); false when something has. Then drops the temp
+ * name. A file system without hard links falls back to a check and a rename.
+ */
+function linkInto(tmp: string | Buffer, dest: string | Buffer): boolean {
+  try {
+    linkSync(tmp, dest);
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'EEXIST') return false;
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EMLINK', 'ENOSYS'].includes(code)) throw err;
+    if (lstatOrNull(dest)) return false;
+    renameSync(tmp, dest);
+    return true;
+  }
+  unlinkSync(tmp);
   return true;
 }
 
@@ -213,8 +275,11 @@ function removeEmptyTree(dir: string | Buffer): boolean {
   }
 }
 
-/** Temp file (or link) in the destination's directory, explicit mode, then rename over. */
-function atomicWrite(abs: string | Buffer, entry: FlatEntry, content: Uint8Array, perms: number): void {
+/**
+ * Temp file (or link) in the destination's directory, explicit mode, then `place` puts it at
+ * `abs` (false: it declined, and the temp file is removed). True when placed.
+ */
+function atomicWrite(abs: string | Buffer, entry: FlatEntry, content: Uint8Array, perms: number, place: (tmp: string | Buffer, dest: string | Buffer) => boolean): boolean {
   const tmp = fsJoin(fsDirname(abs), `${RESTORE_TMP_PREFIX}${randomBytes(8).toString('hex')}`);
   try {
     if (entry.mode === '120000') {
@@ -230,7 +295,9 @@ function atomicWrite(abs: string | Buffer, entry: FlatEntry, content: Uint8Array
       }
     }
     faultPoint('restore.temp-written');
-    renameSync(tmp, abs);
+    if (place(tmp, abs)) return true;
+    unlinkSync(tmp);
+    return false;
   } catch (err) {
     try {
       unlinkSync(tmp);

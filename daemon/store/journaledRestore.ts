@@ -1,11 +1,19 @@
 /**
- * Restores that survive a SIGKILL at any instant (S2.5). Before the first file is touched, a
- * journal `<stateDir>/journal.json` records the target and the pre-abort commit; it is deleted
- * once the restore is done. A daemon that finds a journal at start restores to its target again
- * before serving: a restore is idempotent (it compares the tree with the target afresh), so
- * redoing a half-applied one completes it, and the pre-abort commit still undoes it (S5.4).
+ * Restores that survive a SIGKILL at any instant (S2.5) and never trust the watcher (S1.1a).
+ * Before the first file is touched, the whole tree is rescanned against the stat cache (the
+ * watcher misses writes through mmap or another hard link), the result is committed as the
+ * pre-abort commit, and a journal `<stateDir>/journal.json` records the target and that commit;
+ * it is deleted once the restore is done. Each path is checked again right before it is written
+ * or removed (applyRestore's `captured`): what changed since the pre-abort commit is left alone.
+ *
+ * A daemon that finds a journal at start completes the restore before serving, after a fresh
+ * pre-abort commit of the tree as it finds it (the user may have edited files since the crash).
+ * A path holding content that is neither the journal's pre-abort nor the target's was changed
+ * after the crash: it is preserved, not restored. `undo` then restores that fresh pre-abort
+ * (the tree as the restart found it); the journal's own pre-abort, the state before the
+ * interrupted restore, is its parent on refs/shadow/undo.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ShadowError, toShadowError } from '../../shared/errors.js';
 import { decodePathBytes } from '../../shared/pathBytes.js';
@@ -13,15 +21,19 @@ import { faultPoint } from '../faultPoint.js';
 import { stateWriteFailed } from '../stateFolder.js';
 import { writeTempFile } from '../writeTempFile.js';
 import type { RestoreResult } from './applyRestore.js';
+import type { CapturedFile, CapturedLookup } from './pathRecheck.js';
+import { CHANGED_DURING_RESTORE } from './pathRecheck.js';
 import { applyRestore, sweepRestoreTemps } from './applyRestore.js';
 import type { CheckpointMeta } from './commitCodec.js';
+import { comparePaths } from './diffFlatTrees.js';
 import type { FlatTree } from './flatTree.js';
 import type { IgnoreRules } from './ignoreRules.js';
 import { readerFromMap } from './ignoreRules.js';
 import { restorePerms } from './restorePerms.js';
-import { comparePaths } from './diffFlatTrees.js';
 import type { RestorePlan } from './restorePlan.js';
 import { planRestore } from './restorePlan.js';
+import type { ReplayTrees } from './replayUndoPoint.js';
+import { changedAfterCrash, commitUndoPoint, undoTreeAfterReplay } from './replayUndoPoint.js';
 import type { SnapshotEngine } from './snapshotEngine.js';
 import { REFS } from './snapshotEngine.js';
 import { splitPath } from './snapshotIndex.js';
@@ -167,7 +179,7 @@ export function journalRecovery(
   engine: SnapshotEngine,
   live: IgnoreRules,
   onRefused: (err: ShadowError, aside: string | null) => void,
-): (() => Promise<(RestoreJournalEntry & { result: RestoreResult }) | null>) | undefined {
+): (() => Promise<RecoveredJournal | null>) | undefined {
   const stateDir = engine.layout.stateDir;
   const refuse = (err: unknown): null => {
     let aside: string | null = null;
@@ -208,9 +220,36 @@ async function planAgainstIndex(engine: SnapshotEngine, live: IgnoreRules, commi
     uncaptured: engine.scanner.uncaptured,
     isIgnoredNow: (p, isDir) => live.isIgnoredDeep(p, isDir),
     isIgnoredInTarget: (p, isDir) => targetRules.isIgnoredDeep(p, isDir),
+    onDisk: (p) => pathExists(engine.layout.workspace, p),
     ...(paths ? { paths } : {}),
   });
   return { commit, target, plan };
+}
+
+/**
+ * The index's records of the paths a plan touches, copied now (the index changes as the restore
+ * rescans): what the pre-abort commit just captured, for applyRestore's per-path check.
+ */
+function capturedOf(engine: SnapshotEngine, plan: RestorePlan): CapturedLookup {
+  const records = new Map<string, CapturedFile>();
+  for (const path of [...plan.remove, ...plan.write.map((w) => w.path)]) {
+    const r = engine.index.get(path);
+    if (r) records.set(path, { mode: r.mode, oid: r.oid, size: r.size, mtimeMs: r.mtimeMs, ctimeMs: r.ctimeMs, ino: r.ino, hashedAt: r.hashedAt });
+  }
+  return (path) => records.get(path) ?? null;
+}
+
+/**
+ * Commits the whole tree on refs/shadow/undo after a full stat rescan against the cache (S1.1a):
+ * the watcher is a hint, not a proof (writes through mmap or another hard link raise no event),
+ * and a restore destroys what the pre-abort commit does not hold. Must run inside `exclusive`.
+ */
+async function verifiedPreAbort(engine: SnapshotEngine, spec: PreAbortSpec): Promise<string> {
+  engine.watcher.requestRescan('verify before a restore');
+  faultPoint('restore.before-verify');
+  const pre = await engine.commitWorkingTree(REFS.undo, spec.subject, spec.meta);
+  faultPoint('restore.pre-abort-taken');
+  return pre.commit;
 }
 
 /** Refreshes the index and plans a restore to `commit`, changing nothing (dry runs, S5.12). Must run inside `exclusive`. */
@@ -223,7 +262,8 @@ export async function planRestoreTo(engine: SnapshotEngine, live: IgnoreRules, c
 async function applyAndRescan(engine: SnapshotEngine, planned: PlannedRestore, paths: string[] | null): Promise<RestoreResult> {
   const { plan, target } = planned;
   const perms = (await engine.reader.readCommit(planned.commit)).perms;
-  const result = await applyRestore(engine.layout.workspace, plan, (oid) => engine.reader.readBlob(oid), { perms });
+  const captured = capturedOf(engine, plan);
+  const result = await applyRestore(engine.layout.workspace, plan, (oid) => engine.reader.readBlob(oid), { perms, captured });
   const chmod = restorePerms(engine.layout.workspace, target, perms, engine.index, plan, paths);
   if (chmod.changed.length || chmod.failed.length) {
     result.restored = [...result.restored, ...chmod.changed].sort(comparePaths);
@@ -249,40 +289,92 @@ export async function journaledRestore(
   const paths = req.paths ?? null;
   // Read the target before committing anything: an unreadable checkpoint must not leave a pre-abort behind.
   await engine.reader.readFlatTree((await engine.reader.readCommit(req.commit)).tree);
-  const pre = await engine.commitWorkingTree(REFS.undo, req.preAbort.subject, req.preAbort.meta);
-  req.onPreAbort?.(pre.commit);
+  const pre = await verifiedPreAbort(engine, req.preAbort);
+  req.onPreAbort?.(pre);
   const planned = await planAgainstIndex(engine, live, req.commit, paths);
   const stateDir = engine.layout.stateDir;
-  writeJournal(stateDir, { op: req.op, run: req.run ?? null, target: req.commit, preAbort: pre.commit, paths, startedAt: new Date().toISOString() });
+  writeJournal(stateDir, { op: req.op, run: req.run ?? null, target: req.commit, preAbort: pre, paths, startedAt: new Date().toISOString() });
   faultPoint('restore.journal-written');
   const result = await applyAndRescan(engine, planned, paths);
   engine.nested.restoreInto(result, req.commit, paths); // nested .git dirs and files (#10.7)
   clearJournal(stateDir);
-  return { checkpoint: req.commit, preAbort: pre.commit, ...result };
+  return { checkpoint: req.commit, preAbort: pre, ...result };
 }
 
 /**
- * Completes a restore a crash interrupted (S2.5): restores to the journal's target again, with
- * no new pre-abort commit (the journal's own still holds the state before it), then removes the
- * journal. Returns the entry handled, or null when there was none. Must run inside `exclusive`.
+ * A journal entry completed at start-up, what its replay did, the pre-abort the replay took
+ * first, and the commit `undo` now restores (see replayUndoPoint.ts).
  */
-export async function recoverJournal(engine: SnapshotEngine, live: IgnoreRules): Promise<(RestoreJournalEntry & { result: RestoreResult }) | null> {
+export type RecoveredJournal = RestoreJournalEntry & { result: RestoreResult; replayPreAbort: string; undoPoint: string };
+
+/**
+ * Completes a restore a crash interrupted (S2.5): removes the temp files a kill left, takes a
+ * fresh verified pre-abort commit of the tree as found (it holds whatever the user wrote after
+ * the crash; its parent on refs/shadow/undo is the journal's pre-abort), restores to the
+ * journal's target again, leaving alone every path whose content is neither the journal's
+ * pre-abort nor the target's, then removes the journal. Returns null when there was none.
+ * Must run inside `exclusive`.
+ */
+export async function recoverJournal(engine: SnapshotEngine, live: IgnoreRules): Promise<RecoveredJournal | null> {
   const entry = readJournal(engine.layout.stateDir);
   if (!entry) return null;
   // Both commits must be readable before any file is touched: the target to restore at all, the
   // pre-abort so the completed restore can still be undone (S5.4). Either missing: refuse.
-  await engine.reader.readFlatTree((await engine.reader.readCommit(entry.target)).tree);
-  await engine.reader.readCommit(entry.preAbort);
-  await engine.refresh();
-  let planned = await planAgainstIndex(engine, live, entry.target, entry.paths);
-  // A kill between a file's temp write and its rename left a `.shadow-tmp-*` beside it: remove, forget, plan again.
-  const swept = sweepRestoreTemps(engine.layout.workspace, planned.plan);
-  if (swept.length) {
-    await engine.scanner.scanPaths(swept);
-    planned = await planAgainstIndex(engine, live, entry.target, entry.paths);
-  }
-  const result = await applyAndRescan(engine, planned, entry.paths);
+  const target = await engine.reader.readFlatTree((await engine.reader.readCommit(entry.target)).tree);
+  const before = await engine.reader.readFlatTree((await engine.reader.readCommit(entry.preAbort)).tree);
+  // A kill between a file's temp write and its rename left a `.shadow-tmp-*` beside one of the
+  // target's paths (the target's bytes, in the store): remove it before the pre-abort commit
+  // could capture it. The scan below never saw it: no refresh has run yet.
+  const inScope = scopeOf(entry.paths);
+  sweepRestoreTemps(engine.layout.workspace, [...target.keys()].filter(inScope));
+  const replayPreAbort = await verifiedPreAbort(engine, {
+    subject: `before completing an interrupted ${entry.op} to ${entry.target.slice(0, 12)}`,
+    meta: { kind: 'pre-abort', run: entry.run, reason: `replay of ${entry.op}` },
+  });
+  faultPoint('replay.pre-abort-taken');
+  const trees: ReplayTrees = { before, target, found: engine.index.flat(), inScope };
+  const planned = await planAgainstIndex(engine, live, entry.target, entry.paths);
+  const result = await applyAndRescan(engine, { ...planned, plan: keepLaterEdits(planned.plan, trees) }, entry.paths);
   engine.nested.restoreInto(result, entry.target, entry.paths); // nested .git dirs and files (#10.7)
+  // `undo` now brings back the state before the interrupted restore, edits made since the crash kept.
+  const undoPoint = commitUndoPoint(engine, undoTreeAfterReplay(trees), replayPreAbort, `undo point of the interrupted ${entry.op}: the state before it, with the edits made after the crash`, {
+    kind: 'pre-abort',
+    run: entry.run,
+    reason: `replay of ${entry.op}`,
+  });
   clearJournal(engine.layout.stateDir);
-  return { ...entry, result };
+  return { ...entry, result, replayPreAbort, undoPoint };
+}
+
+/** A predicate for a journal's path filters (null: the whole tree). */
+function scopeOf(paths: string[] | null): (path: string) => boolean {
+  if (paths === null) return () => true;
+  const clean = paths.map((f) => f.replace(/^(\.\/)+/, '').replace(/\/+$/, ''));
+  if (clean.some((f) => f === '' || f === '.')) return () => true;
+  return (path) => clean.some((f) => path === f || path.startsWith(`${f}/`));
+}
+
+/**
+ * The replay's plan without the paths changed after the crash: a path the interrupted restore
+ * would touch holds either what it held before (the journal's pre-abort) or what the restore
+ * already wrote (the target); anything else there was written since, and is preserved.
+ */
+function keepLaterEdits(plan: RestorePlan, trees: ReplayTrees): RestorePlan {
+  // A path absent now loses nothing when written: only what stands on disk is kept.
+  const later = new Set([...plan.remove, ...plan.write.map((w) => w.path)].filter((p) => trees.found.has(p) && changedAfterCrash(trees, p)));
+  if (later.size === 0) return plan;
+  const preserved = [...plan.preserved, ...[...later].map((path) => ({ path, reason: CHANGED_DURING_RESTORE }))].sort((a, b) => comparePaths(a.path, b.path));
+  return { write: plan.write.filter((w) => !later.has(w.path)), remove: plan.remove.filter((p) => !later.has(p)), preserved };
+}
+
+/** Whether anything (file, symlink, directory) is at a workspace path; never follows the last component. */
+function pathExists(root: string, path: string): boolean {
+  try {
+    lstatSync(join(root, path));
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw err;
+  }
 }

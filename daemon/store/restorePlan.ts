@@ -19,6 +19,11 @@ export interface RestoreInput {
   isIgnoredNow: (path: string, isDir: boolean) => boolean;
   /** The checkpoint's ignore rules, deep. */
   isIgnoredInTarget: (path: string, isDir: boolean) => boolean;
+  /**
+   * Whether anything stands at a path on disk (lstat). A checkpoint path that today's rules
+   * ignore is restored when nothing is there (S1.1a); absent, such paths are all preserved.
+   */
+  onDisk?: (path: string) => boolean;
   /** Optional filters (workspace-relative, '' = all): a filter matches the path itself or anything below it. Absent = all; [] = nothing. */
   paths?: string[];
 }
@@ -35,7 +40,7 @@ export interface PlannedWrite {
 export interface PreservedPath {
   /** Workspace-relative path. */
   path: string;
-  /** 'ignored', 'ignored-in-checkpoint', 'uncaptured: <reason>', 'unsafe path: <why>', 'in the way: <path>', 'error: <errno>'. */
+  /** 'ignored', 'ignored-in-checkpoint', 'uncaptured: <reason>', 'unsafe path: <why>', 'in the way: <path>', 'changed during restore', 'error: <errno>'. */
   reason: string;
 }
 
@@ -51,7 +56,8 @@ export interface RestorePlan {
 
 /**
  * Plans a restore of `target` over `current` (S1.8): removes what the checkpoint lacks, writes
- * what differs, never touches ignored or uncaptured files. Throws PATH_INVALID before anything
+ * what differs, never touches ignored or uncaptured files (an ignored path of the checkpoint is
+ * written only where nothing stands on disk). Throws PATH_INVALID before anything
  * is planned when the checkpoint holds an unsafe path or a path both a file and a directory.
  */
 export function planRestore(input: RestoreInput): RestorePlan {
@@ -84,8 +90,10 @@ export function planRestore(input: RestoreInput): RestorePlan {
     if (!inScope(path) || preserved.has(path)) continue;
     const now = current.get(path);
     if (now && now.oid === entry.oid && now.mode === entry.mode) continue;
-    // Ignored now means absent from `current` but maybe on disk: writing would clobber it.
-    if (!now && input.isIgnoredNow(path, false)) {
+    // Ignored now means absent from `current` but maybe on disk: writing would clobber it. When
+    // nothing is there, the checkpoint's path comes back whatever today's rules say (S1.1a: a
+    // checkout may have added the rule together with the deletion).
+    if (!now && input.isIgnoredNow(path, false) && (input.onDisk?.(path) ?? true)) {
       preserved.set(path, 'ignored');
       continue;
     }

@@ -65,6 +65,12 @@ export interface SnapshotEngineOptions {
   onRepair?: (r: StoreRepair) => void;
 }
 
+/**
+ * An auto snapshot rescans the whole tree (stat only) when the last full rescan is older than
+ * this: writes through mmap raise no event. Destructive steps always rescan (S1.1a).
+ */
+const VERIFY_RESCAN_MS = 10 * 60_000;
+
 /** While polling, the pause between two scans is at least this many times the scan's duration. */
 const POLL_CPU_SHARE = 10;
 
@@ -239,7 +245,10 @@ export class SnapshotEngine {
         this.unwatchedDirs = new Set();
         await this.scanner.scanDirsShallow(unwatched, () => this.closed);
         await this.scanner.scanTracked(new Set([...tracked, ...this.gitIndex.hiddenTracked(this.opts.ignore)]), () => this.closed);
+        // A write through another hard link raises no event for these (issue #10.5).
+        if (this.scanner.multiLinked.size) await this.scanner.restatPaths(this.scanner.multiLinked, () => this.closed);
       }
+      if (dirty.fullRescan) this.lastFullRescan = Date.now();
     } catch (err) {
       // The dirty set is drained and the index half-refreshed: the next refresh must not trust
       // the watcher's (empty) dirty set, or its checkpoint would miss what this one did not reach.
@@ -400,6 +409,8 @@ export class SnapshotEngine {
   }
 
   private saveTimer: NodeJS.Timeout | null = null;
+  /** When the last full rescan ended (ms); 0 before the first. */
+  private lastFullRescan = 0;
   /** The last commit this engine wrote: the stat cache names it, so a pruned one voids the cache. */
   private lastWritten: string | null = null;
   private lastCommit: Promise<{ commit: string; ref: string; time: number } | null> | null = null;
@@ -478,6 +489,8 @@ export class SnapshotEngine {
   /** Takes an auto snapshot if the tree changed. Inside `exclusive`; never throws. */
   private async autoSnapshot(): Promise<void> {
     if (this.closed) return;
+    // A backstop for writes no event announces (mmap): now and then an auto snapshot verifies the whole tree.
+    if (Date.now() - this.lastFullRescan >= VERIFY_RESCAN_MS) this.watcher.requestRescan('periodic verification');
     try {
       const c = await this.commitWorkingTree(REFS.auto, 'auto snapshot', { kind: 'auto' }, true);
       if (c.created) this.opts.logger.info({ commit: c.commit, files: c.files, hashed: c.hashed }, 'auto snapshot');

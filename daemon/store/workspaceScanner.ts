@@ -54,6 +54,11 @@ export class WorkspaceScanner {
    * hashed the next time, never given git's oid again.
    */
   private reusedPaths = new Set<string>();
+  /**
+   * Files with other hard links: a write through another name raises no event for this one, so
+   * each refresh stat-checks them (`restatPaths`). Few in real trees, so cheap (S1.4).
+   */
+  readonly multiLinked = new Set<string>();
   /** `.gitignore` files changed during the scan: their directories are rescanned under the new rules. */
   private readonly ignoreChanges = new IgnoreFileChanges();
   /** Nesting depth of bulk scans (their blobs are collected by `writeLater` and written as a pack). */
@@ -318,7 +323,19 @@ export class WorkspaceScanner {
     else this.forget(path);
   }
 
+  /** Stat-checks `paths` (re-hashing only those whose stat moved), yielding like `scanPaths`. */
+  async restatPaths(paths: Iterable<string>, shouldStop: () => boolean = () => false): Promise<void> {
+    const slice = makeSlicer(this.root, this.writer, shouldStop);
+    for (const path of [...paths]) {
+      this.scanPath(path, false);
+      await slice();
+    }
+    this.settleIgnoreChanges();
+  }
+
   private examine(path: string, st: Stats, force: boolean): void {
+    if (st.isFile() && st.nlink > 1) this.multiLinked.add(path);
+    else this.multiLinked.delete(path);
     const mode: FileMode = st.isSymbolicLink() ? '120000' : st.mode & 0o100 ? '100755' : '100644';
     const old = this.index.get(path);
     if (!force && old && this.unchanged(old, st, mode)) return;
@@ -445,6 +462,7 @@ export class WorkspaceScanner {
 
   private forget(path: string): void {
     const removed = this.index.remove(path);
+    for (const p of removed) this.multiLinked.delete(p);
     this.uncaptured.delete(path);
     if (path) {
       for (const p of [...this.uncaptured.keys()]) if (p.startsWith(`${path}/`)) this.uncaptured.delete(p);

@@ -2,10 +2,14 @@
  * The fault points of the fault-injection harness (issue #5, S2.5): parsing of
  * SHADOW_FAULT_KILL_AT, and a real SIGKILL at the n-th hit of the named point, nowhere else.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseFaultSpec } from '../../daemon/faultPoint.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const BUILT = fileURLToPath(new URL('../../dist/daemon/faultPoint.js', import.meta.url));
 
@@ -33,5 +37,29 @@ describe('faultPoint (S2.5 fault injection)', () => {
     expect(run('a#2')).toEqual({ out: 'aba', signal: 'SIGKILL' });
     expect(run('b')).toEqual({ out: 'ab', signal: 'SIGKILL' });
     expect(run('c')).toEqual({ out: 'abaa', signal: null });
+  });
+
+  it('#10.4 SHADOW_FAULT_PAUSE_AT blocks the process at the n-th hit until the pause file is removed (S1.1a)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shadow-pause-'));
+    try {
+      const file = join(dir, 'paused');
+      const script = `const { faultPoint } = await import(${JSON.stringify(BUILT)}); for (const p of ['a', 'b', 'a', 'a']) { process.stdout.write(p); faultPoint(p); }`;
+      const env: NodeJS.ProcessEnv = { ...process.env, SHADOW_FAULT_PAUSE_AT: 'a#2', SHADOW_FAULT_PAUSE_FILE: file };
+      delete env.NODE_OPTIONS;
+      delete env.SHADOW_FAULT_KILL_AT;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      await waitFor(() => existsSync(file), 'the pause file', 20_000);
+      await waitFor(() => out === 'aba', 'the output before the pause', 20_000);
+      // Still paused: the file stays, nothing more is printed until it goes.
+      expect(child.exitCode).toBeNull();
+      unlinkSync(file);
+      expect(await exited).toBe(0);
+      expect(out).toBe('abaa');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

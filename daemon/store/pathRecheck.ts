@@ -1,0 +1,70 @@
+/**
+ * The per-path check of a restore (S1.1a): right before a path is overwritten or removed, is it
+ * still what the pre-abort commit captured? The stat decides when it matches exactly (and the
+ * capture was not racy); otherwise the content is hashed and compared. A path that holds
+ * anything else was written after the capture: its bytes are in no commit, so the restore must
+ * leave it alone.
+ */
+import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import type { FileMode } from './flatTree.js';
+import { hashObject } from './gitObjects.js';
+
+/** What the rescan before a restore captured at a path: mode, blob and the stat it had then. */
+export interface CapturedFile {
+  mode: FileMode;
+  oid: string;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  /** When the content was hashed (ms): a capture within RACY_MS of the mtime is re-hashed. */
+  hashedAt: number;
+}
+
+/** The captured state of a workspace path: its file, or null when nothing was captured there. */
+export type CapturedLookup = (path: string) => CapturedFile | null;
+
+/** The reason a restore reports for a path it left alone because it changed after the capture. */
+export const CHANGED_DURING_RESTORE = 'changed during restore';
+
+/** A capture this close to the file's mtime may hide a second write with the same stat (coarse timestamps). */
+const RACY_MS = 3000;
+
+/** Where a path stands against its capture. */
+export type RecheckState = 'same' | 'absent' | 'changed';
+
+/**
+ * Compares what is at `abs` now with `captured` (null: nothing was captured there). `absent`
+ * when nothing is there (nothing to lose either way); `changed` when anything else stands there
+ * (a directory, a new file, other content or mode). Only ENOENT/ENOTDIR mean absent.
+ */
+export function recheckPath(abs: string | Buffer, captured: CapturedFile | null): RecheckState {
+  const st = lstatOrNull(abs);
+  if (!st) return 'absent';
+  if (!captured || !(st.isFile() || st.isSymbolicLink())) return 'changed';
+  const mode: FileMode = st.isSymbolicLink() ? '120000' : st.mode & 0o100 ? '100755' : '100644';
+  if (mode !== captured.mode) return 'changed';
+  const statSame =
+    st.size === captured.size && st.mtimeMs === captured.mtimeMs && st.ctimeMs === captured.ctimeMs && st.ino === captured.ino && captured.hashedAt - captured.mtimeMs > RACY_MS;
+  if (statSame) return 'same';
+  let content: Buffer;
+  try {
+    content = st.isSymbolicLink() ? readlinkSync(abs, { encoding: 'buffer' }) : readFileSync(abs);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'absent';
+    throw err;
+  }
+  return hashObject('blob', content) === captured.oid ? 'same' : 'changed';
+}
+
+function lstatOrNull(abs: string | Buffer): Stats | null {
+  try {
+    return lstatSync(abs);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw err;
+  }
+}
