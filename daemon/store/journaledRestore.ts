@@ -273,6 +273,10 @@ async function applyAndRescan(engine: SnapshotEngine, planned: PlannedRestore, p
   // parent directory would cost a scan of each one's entries (S5.9). The watcher's events for
   // these writes come later and are checked like any others.
   await engine.scanner.scanPaths([...result.restored, ...result.removed]);
+  // Written files that today's rules hide (the checkpoint's .gitignore did not): captured from now
+  // on, so an `undo` takes them away again rather than leaving them as ignored leftovers.
+  const hidden = engine.noteRestored(result.restored, result.removed);
+  if (hidden.length) await engine.scanner.scanPaths(hidden);
   return result;
 }
 

@@ -148,7 +148,7 @@ export class SnapshotEngine {
     // A linked worktree has its own index in its own gitdir.
     this.gitIndex = new GitIndexTracker(layout.kind === 'git' ? join(layout.gitDir, 'index') : null);
     this.scanner.tracked = this.gitIndex;
-    ignore.setTracked((path) => this.gitIndex.has(path));
+    ignore.setTracked((path) => this.gitIndex.has(path) || this.restoredIgnored.has(path));
     this.statCacheFile = join(layout.stateDir, STATE_FILES.statCache);
     this.watcher = new WorkspaceWatcher({
       root: layout.workspace,
@@ -248,6 +248,8 @@ export class SnapshotEngine {
         // A write through another hard link raises no event for these (issue #10.5).
         if (this.scanner.multiLinked.size) await this.scanner.restatPaths(this.scanner.multiLinked, () => this.closed);
       }
+      // Files a restore wrote under ignore rules (see restoredIgnored): no scan of a directory reaches them.
+      if (this.restoredIgnored.size) await this.scanner.scanTracked([...this.restoredIgnored], () => this.closed);
       if (dirty.fullRescan) this.lastFullRescan = Date.now();
     } catch (err) {
       // The dirty set is drained and the index half-refreshed: the next refresh must not trust
@@ -271,6 +273,25 @@ export class SnapshotEngine {
       this.opts.logger.warn({ code: problem.code, details: problem.details }, `${problem.message}: tracked files that an ignore rule matches are not captured, every file is hashed`);
     }
     return change?.changed ?? [];
+  }
+
+  /**
+   * Paths a restore wrote that git's ignore rules hide and the user's index does not track (a
+   * checkpoint's force-added file restored while an older commit is checked out): captured like
+   * tracked files from then on, so the next restore or `undo` can take them away again with their
+   * bytes in its pre-abort commit, instead of leaving them behind as untouchable ignored files.
+   */
+  readonly restoredIgnored = new Set<string>();
+
+  /**
+   * After a restore wrote `restored` and removed `removed` (and the index was rescanned for them):
+   * records the written paths the rules now hide, and returns them for a rescan that captures them.
+   */
+  noteRestored(restored: readonly string[], removed: readonly string[]): string[] {
+    for (const path of removed) this.restoredIgnored.delete(path);
+    const hidden = restored.filter((path) => !this.restoredIgnored.has(path) && !this.index.get(path) && this.opts.ignore.isIgnoredDeep(path, false));
+    for (const path of hidden) this.restoredIgnored.add(path);
+    return hidden;
   }
 
   /** Why the user's git index is not used (a coded error), or null. */

@@ -27,9 +27,11 @@ const journal = (w: TestWorkspace): string => join(state(w), 'journal.json');
 const daemonLog = (w: TestWorkspace): string => readFileSync(join(state(w), 'logs', 'daemon.log'), 'utf8');
 
 /** A repository with a few files, one checkpoint, and the daemon stopped. */
-async function seeded(): Promise<{ w: TestWorkspace; cp: string }> {
+async function seeded(opts: { backup?: boolean } = {}): Promise<{ w: TestWorkspace; cp: string }> {
   const w = makeTestWorkspace({ git: true });
   ws = w;
+  // Objects pruned *everywhere*: with the backup store outside the work tree (#10.8) they would not be.
+  if (opts.backup === false) w.env.SHADOW_BACKUP = 'off';
   writeIn(w, 'a.txt', 'alpha\n');
   writeIn(w, 'dir/b.txt', 'beta\n');
   writeIn(w, 'dir/sub/c.bin', Buffer.from([0, 1, 2, 255]));
@@ -185,7 +187,7 @@ describe('issue #5: corrupt restore journal → refused, tree untouched, no cras
 
 describe('issue #5: missing refs and objects → coded errors, never a wrong restore (S5.4, S6.2)', () => {
   it('issue #5 S6.2: refs deleted, then objects pruned: every command answers with a code and cancel keeps the tree', async () => {
-    const { w } = await seeded();
+    const { w } = await seeded({ backup: false });
     const run = (await w.json<{ run: string; base: string }>(['start', '--name', 'doomed'])).run;
     writeIn(w, 'a.txt', 'work of the run\n');
     writeIn(w, 'made-by-run.txt', 'new\n');

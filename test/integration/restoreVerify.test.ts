@@ -170,6 +170,8 @@ describe('#10.2 restore ignores today\'s ignore rules (S1.1a, S1.8)', () => {
     // What `git checkout` of an older commit does: the rule comes with the deletion.
     writeIn(ws, '.gitignore', 'node_modules/\n/.vscode\ngen.txt\n');
     rmSync(join(ws.dir, '.vscode'), { recursive: true });
+    // ...and the older commit's index does not track them (a tracked file would be captured, #10.1).
+    gitIn(ws, ['rm', '-r', '-q', '--cached', 'gen.txt', '.vscode']);
     // gen.txt is ignored now and holds bytes in no checkpoint: it must not be overwritten.
     writeIn(ws, 'gen.txt', 'ignored local bytes\n');
     await c.request(Checkpoint, { message: 'after the checkout' });
@@ -179,6 +181,25 @@ describe('#10.2 restore ignores today\'s ignore rules (S1.1a, S1.8)', () => {
     expect(read('gen.txt')).toBe('ignored local bytes\n');
     expect(r.preserved.find((p) => p.path === 'gen.txt')?.reason).toBe('ignored');
     expect(read('.gitignore')).toBe('node_modules/\n');
+  }, 60_000);
+
+  it('#10.2 undo takes away a force-added file that a restore wrote while the index did not track it (S5.4)', async () => {
+    // A checkpoint where git tracks dist/app.js although dist/ is ignored (git add -f)...
+    const c = await setup({ '.gitignore': 'dist/\n', 'src/a.ts': 'a\n' }, {}, () => {
+      writeIn(ws, 'dist/app.js', 'bundle v2\n');
+      gitIn(ws, ['add', '-f', 'dist/app.js']);
+      gitIn(ws, ['commit', '-q', '-m', 'v2 with its bundle']);
+    });
+    const v2 = await c.request(Checkpoint, { message: 'v2' });
+    // ...then an older commit is checked out, whose index lacks the bundle.
+    gitIn(ws, ['rm', '-q', '--cached', 'dist/app.js']);
+    rmSync(join(ws.dir, 'dist'), { recursive: true });
+    const r = await c.request(Restore, { checkpoint: v2.commit });
+    expect(r.restored).toContain('dist/app.js');
+    expect(read('dist/app.js')).toBe('bundle v2\n');
+    // Ignored and untracked now, but the restore's own write: undo removes it, its bytes in a commit.
+    await c.request(Undo, {});
+    expect(existsSync(join(ws.dir, 'dist/app.js'))).toBe(false);
   }, 60_000);
 });
 

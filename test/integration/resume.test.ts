@@ -164,6 +164,8 @@ describe('shadowctl resume (S6, issue #4)', () => {
 
   it('S6.2: a missing checkpoint object is RESUME_INVALID naming it, and nothing moves', async () => {
     const w = setup();
+    // Missing everywhere: with the backup store (#10.8) the object would be read from there.
+    w.env.SHADOW_BACKUP = 'off';
     const run = await interruptedPipeline(w);
     const last = (getRun(w, run)).lastCheckpoint!;
     await w.cli(['daemon', 'stop']); // a fresh daemon: nothing of the commit cached
