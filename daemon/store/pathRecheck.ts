@@ -8,28 +8,18 @@
 import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import type { FileMode } from './flatTree.js';
+import type { FileRecord } from './snapshotIndex.js';
+import { RACY_WINDOW_MS } from './workspaceScanner.js';
 import { hashObject } from './gitObjects.js';
 
-/** What the rescan before a restore captured at a path: mode, blob and the stat it had then. */
-export interface CapturedFile {
-  mode: FileMode;
-  oid: string;
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  ino: number;
-  /** When the content was hashed (ms): a capture within RACY_MS of the mtime is re-hashed. */
-  hashedAt: number;
-}
+/** What the rescan before a restore captured at a path: mode, blob and the stat it had then (the index's record). */
+export type CapturedFile = Omit<FileRecord, 'perms'>;
 
 /** The captured state of a workspace path: its file, or null when nothing was captured there. */
 export type CapturedLookup = (path: string) => CapturedFile | null;
 
 /** The reason a restore reports for a path it left alone because it changed after the capture. */
 export const CHANGED_DURING_RESTORE = 'changed during restore';
-
-/** A capture this close to the file's mtime may hide a second write with the same stat (coarse timestamps). */
-const RACY_MS = 3000;
 
 /** Where a path stands against its capture. */
 export type RecheckState = 'same' | 'absent' | 'changed';
@@ -46,7 +36,7 @@ export function recheckPath(abs: string | Buffer, captured: CapturedFile | null)
   const mode: FileMode = st.isSymbolicLink() ? '120000' : st.mode & 0o100 ? '100755' : '100644';
   if (mode !== captured.mode) return 'changed';
   const statSame =
-    st.size === captured.size && st.mtimeMs === captured.mtimeMs && st.ctimeMs === captured.ctimeMs && st.ino === captured.ino && captured.hashedAt - captured.mtimeMs > RACY_MS;
+    st.size === captured.size && st.mtimeMs === captured.mtimeMs && st.ctimeMs === captured.ctimeMs && st.ino === captured.ino && captured.hashedAt - captured.mtimeMs > RACY_WINDOW_MS;
   if (statSame) return 'same';
   let content: Buffer;
   try {

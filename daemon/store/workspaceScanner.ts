@@ -23,7 +23,7 @@ import { joinPath, splitPath } from './snapshotIndex.js';
  * A file modified within this window of being hashed may change again without its stat
  * changing (timestamps are coarse): such "racy" entries are re-hashed at the next look.
  */
-const RACY_WINDOW_MS = 3000;
+export const RACY_WINDOW_MS = 3000;
 
 /** Counters of one scan, for status, logs and tests. */
 export interface ScanStats {
