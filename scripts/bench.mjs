@@ -213,7 +213,7 @@ export function mutate(ws, files, round) {
 
 /** Environment for children: no inherited git overrides, a private runtime dir. */
 function baseEnv(runtime) {
-  const env = { ...process.env, SHADOW_RUNTIME_DIR: runtime, NO_COLOR: '1' };
+  const env = { ...process.env, SHADOW_RUNTIME_DIR: runtime, SHADOW_BACKUP_DIR: join(runtime, 'backup'), NO_COLOR: '1' };
   for (const k of Object.keys(env)) if (k.startsWith('GIT_')) delete env[k];
   delete env.SHADOW_RUN_ID; // a run id inherited from the caller would aim start/cancel at its run
   return env;

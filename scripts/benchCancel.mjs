@@ -169,7 +169,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href &
   const runs = process.argv[4] === '--runs' ? Number(process.argv[5]) : 5;
   const tmp = mkdtempSync(join(tmpdir(), 'shverify-'));
   mkdirSync(join(tmp, 'rt'), { mode: 0o700 });
-  const env = { ...process.env, SHADOW_RUNTIME_DIR: join(tmp, 'rt'), NO_COLOR: '1' };
+  const env = { ...process.env, SHADOW_RUNTIME_DIR: join(tmp, 'rt'), SHADOW_BACKUP_DIR: join(tmp, 'backup'), NO_COLOR: '1' };
   for (const k of Object.keys(env)) if (k.startsWith('GIT_') || k === 'SHADOW_RUN_ID') delete env[k];
   try {
     console.log(JSON.stringify(await scenarioVerifyRescan({ tmp, env, n, runs })));

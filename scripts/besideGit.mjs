@@ -207,6 +207,7 @@ export async function besideGit({ seconds = 60, seed = 1, keep = false, log = ()
   const env = {
     ...process.env,
     SHADOW_RUNTIME_DIR: join(runtime, 'run'),
+    SHADOW_BACKUP_DIR: join(runtime, 'backup'),
     HOME: join(runtime, 'home'),
     XDG_CONFIG_HOME: join(runtime, 'home', '.config'),
     GIT_CONFIG_NOSYSTEM: '1',

@@ -78,6 +78,7 @@ function makeWorkspace(root, phase) {
   const rt = mkdtempSync('/tmp/sft-');
   const env = {
     SHADOW_RUNTIME_DIR: join(rt, 'run'),
+    SHADOW_BACKUP_DIR: join(rt, 'backup'),
     HOME: join(rt, 'home'),
     XDG_CONFIG_HOME: join(rt, 'home', '.config'),
     GIT_CONFIG_NOSYSTEM: '1',

@@ -96,7 +96,7 @@ export async function runLoad(opts) {
   const tmp = mkdtempSync(join(tmpdir(), 'shadow-load-'));
   const runtime = mkdtempSync('/tmp/slr-');
   const ws = join(tmp, 'ws');
-  const env = { ...process.env, SHADOW_RUNTIME_DIR: join(runtime, 'run'), HOME: join(runtime, 'home'), GIT_CONFIG_NOSYSTEM: '1', NO_COLOR: '1' };
+  const env = { ...process.env, SHADOW_RUNTIME_DIR: join(runtime, 'run'), SHADOW_BACKUP_DIR: join(runtime, 'backup'), HOME: join(runtime, 'home'), GIT_CONFIG_NOSYSTEM: '1', NO_COLOR: '1' };
   for (const k of Object.keys(env)) if (k.startsWith('GIT_') && k !== 'GIT_CONFIG_NOSYSTEM') delete env[k];
   delete env.SHADOW_RUN_ID;
   Object.assign(env, { GIT_AUTHOR_NAME: 'Load', GIT_AUTHOR_EMAIL: 'load@example.com', GIT_COMMITTER_NAME: 'Load', GIT_COMMITTER_EMAIL: 'load@example.com' });

@@ -86,7 +86,7 @@ export async function runGrowth(opts) {
   const tmp = mkdtempSync(join(tmpdir(), 'shadow-growth-'));
   const runtime = mkdtempSync('/tmp/sgr-');
   const ws = join(tmp, 'ws');
-  const env = { ...process.env, SHADOW_RUNTIME_DIR: join(runtime, 'run'), HOME: join(runtime, 'home'), NO_COLOR: '1' };
+  const env = { ...process.env, SHADOW_RUNTIME_DIR: join(runtime, 'run'), SHADOW_BACKUP_DIR: join(runtime, 'backup'), HOME: join(runtime, 'home'), NO_COLOR: '1' };
   for (const k of Object.keys(env)) if (k.startsWith('GIT_')) delete env[k];
   delete env.SHADOW_RUN_ID;
   Object.assign(env, { GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'G', GIT_AUTHOR_EMAIL: 'g@example.com', GIT_COMMITTER_NAME: 'G', GIT_COMMITTER_EMAIL: 'g@example.com' });

@@ -99,7 +99,7 @@ async function oneRun(api, o) {
   const { ShadowClient, Status, Checkpoint, Shutdown } = api;
   const ws = mkdtempSync(join(tmpdir(), 'shadow-storm-'));
   const runtime = mkdtempSync(join(tmpdir(), 'shadow-storm-rt-'));
-  const env = { ...process.env, SHADOW_RUNTIME_DIR: join(runtime, 'run'), GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@example.com', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@example.com' };
+  const env = { ...process.env, SHADOW_RUNTIME_DIR: join(runtime, 'run'), SHADOW_BACKUP_DIR: join(runtime, 'backup'), GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@example.com', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@example.com' };
   let client;
   let pid = null;
   try {
