@@ -106,10 +106,7 @@ async function main(): Promise<number> {
     if (!existsSync(layout.kind === 'git' ? join(layout.workspace, '.git') : layout.objectsDir)) return;
     // Through the queue, so a repair from the backup (run records, refs) comes first.
     void engine
-      .exclusive(() => {
-        const missing = state.ensure();
-        if (missing.length) logger.warn({ missing }, 'state folder deleted under the daemon: re-created');
-      })
+      .exclusive(() => state.ensureLogged(logger))
       .catch((err: unknown) => logger.error({ err: String(err) }, 'state folder could not be re-created'));
   }, STATE_CHECK_MS);
   stateCheck.unref();

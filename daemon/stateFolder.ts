@@ -50,6 +50,12 @@ export class StateFolder {
     return missing;
   }
 
+  /** `ensure`, with a warning naming what was missing when anything was. */
+  ensureLogged(logger: { warn(obj: object, msg: string): void }): void {
+    const missing = this.ensure();
+    if (missing.length) logger.warn({ missing }, 'state folder deleted under the daemon: re-created');
+  }
+
   /** True when a folder of the state folder is missing (a cheap check for a timer). */
   incomplete(): boolean {
     return this.missing().length > 0;

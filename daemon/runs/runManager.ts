@@ -75,10 +75,7 @@ export class RunManager {
   constructor(opts: RunManagerOptions) {
     this.opts = opts;
     this.state = opts.state ?? new StateFolder(opts.layout);
-    this.store = new RunStore(opts.layout.stateDir, () => {
-      const missing = this.state.ensure();
-      if (missing.length) opts.logger.warn({ missing }, 'state folder deleted under the daemon: re-created');
-    });
+    this.store = new RunStore(opts.layout.stateDir, () => this.state.ensureLogged(opts.logger));
     this.cancellations = new CancellationLog(join(opts.layout.stateDir, STATE_FILES.logs), opts.config.maxLogSize, opts.config.maxLogFiles, (err) =>
       opts.logger.error({ err: String(err) }, 'cancellation log error'),
     );

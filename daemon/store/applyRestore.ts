@@ -8,13 +8,13 @@
  * loop every YIELD_MS so requests such as `status` are still answered during a big restore.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, linkSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
-import type { Stats } from 'node:fs';
+import { closeSync, fchmodSync, linkSync, mkdirSync, openSync, realpathSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { ShadowError } from '../../shared/errors.js';
 import { exceedsPathMax, fsDirname, fsJoin, fsPath } from '../../shared/pathBytes.js';
 import { faultPoint } from '../faultPoint.js';
 import { comparePaths } from './diffFlatTrees.js';
 import type { BlobReader, FlatEntry } from './flatTree.js';
+import { lstatOrNull } from './lstatOrNull.js';
 import { readDirEntries } from './readDirEntries.js';
 import type { CapturedLookup } from './pathRecheck.js';
 import { CHANGED_DURING_RESTORE, recheckPath } from './pathRecheck.js';
@@ -327,16 +327,6 @@ function removeEmptiedDirs(base: string, removed: string[]): void {
     } catch {
       // Not empty, or vanished: either way it is not ours to remove.
     }
-  }
-}
-
-/** lstat that answers null for a missing path (or a parent that is not a directory). */
-function lstatOrNull(abs: string | Buffer): Stats | null {
-  try {
-    return lstatSync(abs);
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return null;
-    throw err;
   }
 }
 

@@ -13,10 +13,10 @@
  * (the tree as the restart found it); the journal's own pre-abort, the state before the
  * interrupted restore, is its parent on refs/shadow/undo.
  */
-import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ShadowError, toShadowError } from '../../shared/errors.js';
-import { decodePathBytes } from '../../shared/pathBytes.js';
+import { decodePathBytes, fsPath } from '../../shared/pathBytes.js';
 import { faultPoint } from '../faultPoint.js';
 import { stateWriteFailed } from '../stateFolder.js';
 import { writeTempFile } from '../writeTempFile.js';
@@ -29,9 +29,10 @@ import { comparePaths } from './diffFlatTrees.js';
 import type { FlatTree } from './flatTree.js';
 import type { IgnoreRules } from './ignoreRules.js';
 import { readerFromMap } from './ignoreRules.js';
+import { lstatOrNull } from './lstatOrNull.js';
 import { restorePerms } from './restorePerms.js';
 import type { RestorePlan } from './restorePlan.js';
-import { planRestore } from './restorePlan.js';
+import { planRestore, scopeMatcher } from './restorePlan.js';
 import type { ReplayTrees } from './replayUndoPoint.js';
 import { changedAfterCrash, commitUndoPoint, undoTreeAfterReplay } from './replayUndoPoint.js';
 import type { SnapshotEngine } from './snapshotEngine.js';
@@ -220,7 +221,7 @@ async function planAgainstIndex(engine: SnapshotEngine, live: IgnoreRules, commi
     uncaptured: engine.scanner.uncaptured,
     isIgnoredNow: (p, isDir) => live.isIgnoredDeep(p, isDir),
     isIgnoredInTarget: (p, isDir) => targetRules.isIgnoredDeep(p, isDir),
-    onDisk: (p) => pathExists(engine.layout.workspace, p),
+    onDisk: (p) => existsAt(engine.layout.workspace, p),
     ...(paths ? { paths } : {}),
   });
   return { commit, target, plan };
@@ -329,7 +330,7 @@ export async function recoverJournal(engine: SnapshotEngine, live: IgnoreRules):
   // A kill between a file's temp write and its rename left a `.shadow-tmp-*` beside one of the
   // target's paths (the target's bytes, in the store): remove it before the pre-abort commit
   // could capture it. The scan below never saw it: no refresh has run yet.
-  const inScope = scopeOf(entry.paths);
+  const inScope = scopeMatcher(entry.paths ?? undefined);
   sweepRestoreTemps(engine.layout.workspace, [...target.keys()].filter(inScope));
   const replayPreAbort = await verifiedPreAbort(engine, {
     subject: `before completing an interrupted ${entry.op} to ${entry.target.slice(0, 12)}`,
@@ -350,14 +351,6 @@ export async function recoverJournal(engine: SnapshotEngine, live: IgnoreRules):
   return { ...entry, result, replayPreAbort, undoPoint };
 }
 
-/** A predicate for a journal's path filters (null: the whole tree). */
-function scopeOf(paths: string[] | null): (path: string) => boolean {
-  if (paths === null) return () => true;
-  const clean = paths.map((f) => f.replace(/^(\.\/)+/, '').replace(/\/+$/, ''));
-  if (clean.some((f) => f === '' || f === '.')) return () => true;
-  return (path) => clean.some((f) => path === f || path.startsWith(`${f}/`));
-}
-
 /**
  * The replay's plan without the paths changed after the crash: a path the interrupted restore
  * would touch holds either what it held before (the journal's pre-abort) or what the restore
@@ -371,14 +364,8 @@ function keepLaterEdits(plan: RestorePlan, trees: ReplayTrees): RestorePlan {
   return { write: plan.write.filter((w) => !later.has(w.path)), remove: plan.remove.filter((p) => !later.has(p)), preserved };
 }
 
+
 /** Whether anything (file, symlink, directory) is at a workspace path; never follows the last component. */
-function pathExists(root: string, path: string): boolean {
-  try {
-    lstatSync(join(root, path));
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
-    throw err;
-  }
+function existsAt(root: string, path: string): boolean {
+  return lstatOrNull(fsPath(root, path)) !== null;
 }

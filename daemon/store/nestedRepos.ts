@@ -62,10 +62,13 @@ export class NestedRepos {
     this.realRoot = realpathSync.native(opts.workspace);
   }
 
-  /** Told of each directory the scanner read: one lstat finds a `.git` there (the scanner skips it as ignored). */
-  noteDir(dir: string): void {
+  /**
+   * Told of each directory the scanner read, with whether its entries hold a `.git` (the scanner
+   * skips it as ignored); without that, as for a watcher event, one lstat finds out.
+   */
+  noteDir(dir: string, hasGit?: boolean): void {
     if (dir === '') return; // the workspace's own repository
-    if (this.lstat(join(dir, '.git'))) this.known.add(dir);
+    if (hasGit ?? this.lstat(join(dir, '.git'))) this.known.add(dir);
     else this.known.delete(dir);
   }
 

@@ -5,9 +5,9 @@
  * anything else was written after the capture: its bytes are in no commit, so the restore must
  * leave it alone.
  */
-import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
-import type { Stats } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import type { FileMode } from './flatTree.js';
+import { lstatOrNull } from './lstatOrNull.js';
 import type { FileRecord } from './snapshotIndex.js';
 import { RACY_WINDOW_MS } from './workspaceScanner.js';
 import { hashObject } from './gitObjects.js';
@@ -47,14 +47,4 @@ export function recheckPath(abs: string | Buffer, captured: CapturedFile | null)
     throw err;
   }
   return hashObject('blob', content) === captured.oid ? 'same' : 'changed';
-}
-
-function lstatOrNull(abs: string | Buffer): Stats | null {
-  try {
-    return lstatSync(abs);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    throw err;
-  }
 }

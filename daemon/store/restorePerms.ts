@@ -9,6 +9,7 @@ import type { FlatTree } from './flatTree.js';
 import type { CommitPerms } from './permsMetadata.js';
 import { permBits, summarizePerms } from './permsMetadata.js';
 import type { PreservedPath, RestorePlan } from './restorePlan.js';
+import { scopeMatcher } from './restorePlan.js';
 import type { SnapshotIndex } from './snapshotIndex.js';
 
 /**
@@ -23,7 +24,7 @@ export function restorePerms(root: string, target: FlatTree, perms: CommitPerms 
   const failed: PreservedPath[] = [];
   if (!perms) return { changed, failed };
   const handled = new Set<string>([...plan.write.map((w) => w.path), ...plan.preserved.map((p) => p.path)]);
-  const inScope = (path: string): boolean => paths === null || paths.some((f) => f === '' || path === f || path.startsWith(`${f}/`));
+  const inScope = scopeMatcher(paths ?? undefined);
   const base = realpathSync(root);
   // With the same defaults on both sides, only a path listed as an exception on either side can
   // differ: no walk over a 100k-file target then.

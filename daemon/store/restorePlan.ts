@@ -140,7 +140,7 @@ function unsafeReason(path: string): string | null {
 }
 
 /** A predicate for the optional path filters: a filter matches itself and everything below it. */
-function scopeMatcher(filters: string[] | undefined): (path: string) => boolean {
+export function scopeMatcher(filters: string[] | undefined): (path: string) => boolean {
   if (filters === undefined) return () => true;
   const clean = filters.map((f) => f.replace(/^(\.\/)+/, '').replace(/\/+$/, ''));
   if (clean.some((f) => f === '' || f === '.')) return () => true;

@@ -161,9 +161,9 @@ export class SnapshotEngine {
       ...(opts.onRootEntry ? { onRootEntry: opts.onRootEntry } : {}),
     });
     this.nested = new NestedRepos({ workspace: layout.workspace, stateDir: layout.stateDir, gitDirRoots: [layout.workspace, ...(layout.userGitDir ? [layout.userGitDir] : [])], logger });
-    this.scanner.onDirRead = (dir) => {
+    this.scanner.onDirRead = (dir, entries) => {
       this.watcher.noteRead(dir);
-      this.nested.noteDir(dir);
+      this.nested.noteDir(dir, entries.some((e) => e.name === '.git'));
       if (!this.watcher.isWatched(dir)) this.unwatchedDirs.add(dir);
     };
   }

@@ -40,7 +40,7 @@ export class WorkspaceScanner {
   /** Files present but not capturable (too large, unreadable): path → reason (S1.8). */
   readonly uncaptured = new Map<string, string>();
   /** Told each directory whose entries were read (the watcher then owes it no re-read). */
-  onDirRead: (dir: string) => void = () => undefined;
+  onDirRead: (dir: string, entries: readonly DirEntry[]) => void = () => undefined;
   /** Counters since the last `resetStats`. */
   stats: ScanStats = { hashed: 0, statted: 0, reused: 0 };
   /**
@@ -268,7 +268,7 @@ export class WorkspaceScanner {
       if (code === 'ENAMETOOLONG') return void this.uncaptured.set(dir, 'path too long for the OS (ENAMETOOLONG)');
       throw err;
     }
-    this.onDirRead(dir);
+    this.onDirRead(dir, entries);
     const seen = new Set<string>();
     let hiddenSeen = false;
     for (const entry of entries) {
