@@ -3,6 +3,7 @@ import { realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from './shadowctl.js';
 import type { TestWorkspace } from './testWorkspace.js';
+import { stopDaemonIn } from './testWorkspace.js';
 
 /** A linked worktree (`git worktree add`) of a test repository, served by its own daemon. */
 export interface LinkedWorktree extends TestWorkspace {
@@ -35,14 +36,7 @@ export function addLinkedWorktree(main: TestWorkspace, name: string): LinkedWork
       return r.json();
     },
     async cleanup() {
-      const status = await runCli(['-C', dir, 'daemon', 'status', '--json'], { cwd: dir, env: { ...env, SHADOW_NO_AUTOSTART: '1' } }).catch(() => null);
-      await runCli(['-C', dir, 'daemon', 'stop'], { cwd: dir, env }).catch(() => null);
-      try {
-        const pid = status?.code === 0 ? (status.json() as { daemon?: { pid?: number } }).daemon?.pid : undefined;
-        if (pid) process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+      await stopDaemonIn(dir, env);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -55,15 +55,7 @@ export function makeTestWorkspace(opts: { git?: boolean } = {}): TestWorkspace {
       return r.json();
     },
     async cleanup() {
-      // Stop the daemon politely, then make sure no process of this test outlives it.
-      const status = await runCli(['-C', dir, 'daemon', 'status', '--json'], { cwd: dir, env: { ...env, SHADOW_NO_AUTOSTART: '1' } }).catch(() => null);
-      await runCli(['-C', dir, 'daemon', 'stop'], { cwd: dir, env }).catch(() => null);
-      try {
-        const pid = status?.code === 0 ? (status.json() as { daemon?: { pid?: number } }).daemon?.pid : undefined;
-        if (pid) process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+      await stopDaemonIn(dir, env);
       rmDir();
       rmSync(runtimeDir, { recursive: true, force: true });
     },
@@ -94,5 +86,17 @@ export function fillData(ws: TestWorkspace, count: number, tag: string, from = 0
     const dir = join(ws.dir, 'data', `d${i % 50}`);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, `f${i}.txt`), `${tag} ${i}\n`);
+  }
+}
+
+/** Stops the daemon of `dir` politely, then makes sure no process of the test outlives it. */
+export async function stopDaemonIn(dir: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const status = await runCli(['-C', dir, 'daemon', 'status', '--json'], { cwd: dir, env: { ...env, SHADOW_NO_AUTOSTART: '1' } }).catch(() => null);
+  await runCli(['-C', dir, 'daemon', 'stop'], { cwd: dir, env }).catch(() => null);
+  try {
+    const pid = status?.code === 0 ? (status.json() as { daemon?: { pid?: number } }).daemon?.pid : undefined;
+    if (pid) process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
   }
 }
